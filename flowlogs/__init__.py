@@ -1,0 +1,1 @@
+"""VPC flow-log domain knowledge shared by the program, the tools and the policy pack."""
