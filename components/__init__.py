@@ -1,0 +1,1 @@
+"""The lab's building blocks, one ComponentResource per module."""

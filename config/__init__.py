@@ -1,0 +1,1 @@
+"""Stack configuration: the `Pulumi.<stack>.yaml` files and the settings they turn into."""

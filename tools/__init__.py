@@ -1,0 +1,1 @@
+"""Command-line tools: the offline check, the lab verifier and their helpers."""
