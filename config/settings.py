@@ -157,7 +157,7 @@ class _Reader:
 
 def _network(key: str, text: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     allowed = "a CIDR block such as 10.0.0.0/16, with no host bits set"
-    if not isinstance(text, str):
+    if not isinstance(text, str) or "/" not in text:
         raise _fail(key, text, allowed)
     try:
         return ipaddress.ip_network(text, strict=True)
@@ -193,9 +193,10 @@ def _subnets(reader: _Reader, vpc: ipaddress.IPv4Network) -> tuple[str, ...]:
 def _vpc(reader: _Reader) -> ipaddress.IPv4Network:
     key = "vpcCidr"
     allowed = "an IPv4 CIDR block from /16 to /28, such as 10.0.0.0/16"
-    network = _network(key, reader.required(key, allowed))
+    text = reader.required(key, allowed)
+    network = _network(key, text)
     if network.version != 4 or not 16 <= network.prefixlen <= 28:
-        raise _fail(key, str(network), allowed)
+        raise _fail(key, text, allowed)
     return network
 
 

@@ -1,0 +1,39 @@
+# One venv/ for everything: Pulumi.yaml points the CLI at the same directory.
+VENV := venv
+PYTHON := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+REQUIREMENTS := requirements.txt requirements-dev.txt policies/requirements.txt
+
+# `make check` checks every stack in config/; STACK=<name> or STACK_FILE=<path> checks one.
+STACK ?=
+STACK_FILE ?= $(if $(STACK),config/Pulumi.$(STACK).yaml,)
+FORMAT ?= text
+OUTPUTS ?=
+
+.PHONY: check test verify benchmark up-local down-local clean
+
+$(STAMP): $(REQUIREMENTS)
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+check: $(STAMP)
+	$(PYTHON) -m tools.check --format $(FORMAT) $(or $(STACK_FILE),config/Pulumi.*.yaml)
+
+test: $(STAMP)
+	$(PYTHON) -m pytest
+
+verify: $(STAMP)
+	$(PYTHON) -m tools.verify --stack $(or $(STACK),lab) $(if $(OUTPUTS),--outputs $(OUTPUTS),)
+
+benchmark: $(STAMP)
+	$(PYTHON) -m tools.benchmark_check $(or $(STACK),lab)
+
+up-local: $(STAMP)
+	bash tools/local_stack.sh up
+
+down-local: $(STAMP)
+	bash tools/local_stack.sh down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -1,0 +1,47 @@
+"""Shared fixtures: the repo's stack files, the shared reference data and mock-runtime renders."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+from config.settings import config_from_stack_file  # noqa: E402
+from tools.render import Rendering, render_stack_file  # noqa: E402
+
+CONFIG_DIR = REPO_ROOT / "config"
+STACK_FILES = sorted(CONFIG_DIR.glob("Pulumi.*.yaml"))
+STACKS = [path.name.split(".")[1] for path in STACK_FILES]
+SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+
+
+@pytest.fixture(scope="session")
+def shared_reference() -> Path:
+    """`../shared/reference`, used as it is; its absence is a failure, not a skip."""
+    assert SHARED_REFERENCE.is_dir(), f"missing shared reference data at {SHARED_REFERENCE}"
+    return SHARED_REFERENCE
+
+
+def stack_file(stack: str) -> Path:
+    return CONFIG_DIR / f"Pulumi.{stack}.yaml"
+
+
+def lab_config() -> dict[str, str]:
+    return config_from_stack_file(stack_file("lab"))
+
+
+_renders: dict[str, Rendering] = {}
+
+
+@pytest.fixture(scope="session")
+def rendered():
+    """Render a stack's program once per session; each stack runs the program afresh."""
+    def get(stack: str) -> Rendering:
+        if stack not in _renders:
+            _renders[stack] = render_stack_file(stack_file(stack))
+        return _renders[stack]
+    return get

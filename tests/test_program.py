@@ -1,0 +1,176 @@
+"""The whole program under Pulumi's mock runtime: every stack renders, and the engine receives
+the flow log's replacement contract and least-privilege IAM documents."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+
+import jsonschema
+import pulumi
+import pytest
+import yaml
+
+from config.settings import CONFIG_KEYS, settings_from_stack_file
+from tests.conftest import REPO_ROOT, STACKS, stack_file
+from tools.render import PROGRAM, Rendering, render, render_stack_file
+
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def test_config_dir_has_the_three_environments():
+    assert {"lab", "dev", "prod"} <= set(STACKS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_renders_its_whole_lab(rendered, stack):
+    rendering = rendered(stack)
+    settings = settings_from_stack_file(stack_file(stack))
+    types = [r.type for r in rendering.registrations]
+    assert types.count("aws:ec2/vpc:Vpc") == 1
+    assert types.count("aws:ec2/subnet:Subnet") == len(settings.subnet_cidrs)
+    assert types.count("aws:ec2/instance:Instance") == len(settings.subnet_cidrs)
+    assert types.count(FLOW_LOG) == types.count(LOG_GROUP) == types.count(ROLE) == 1
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_outputs_name_everything_a_person_needs(rendered, stack):
+    outputs = rendered(stack).outputs
+    hosts = outputs["hosts"]
+    assert set(outputs) >= {"vpcId", "subnetIds", "instanceIds", "publicIps", "urls", "logGroupName",
+                            "flowLogId", "flowLogRoleArn", "region", "hosts"}
+    assert outputs["vpcId"].startswith("vpc-") and outputs["flowLogId"].startswith("fl-")
+    assert outputs["logGroupName"] == f"/vpc-flow-logs/{stack}"
+    assert outputs["urls"] == [f"http://{ip}/" for ip in outputs["publicIps"]]
+    assert [h["instanceId"] for h in hosts] == outputs["instanceIds"]
+    assert all(h["networkInterfaceId"].startswith("eni-") and h["url"] == f"http://{h['publicIp']}/"
+               for h in hosts)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_engine_receives_delete_before_replace_on_every_change(rendered, stack):
+    flow_log = rendered(stack).one(FLOW_LOG)
+    assert flow_log.options["deleteBeforeReplace"] is True, flow_log.urn
+    assert flow_log.options["replaceOnChanges"] == ["*"], flow_log.urn
+
+
+def test_stack_transformation_sees_the_replacement_contract():
+    """A stack transformation observes the same options the monitor records."""
+    seen: dict[str, pulumi.ResourceOptions] = {}
+
+    def remember(args: pulumi.ResourceTransformationArgs):
+        seen[args.type_] = args.opts
+        return None
+
+    def program():
+        pulumi.runtime.register_stack_transformation(remember)
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+
+    render("lab", json_config("lab"), program=program)
+    options = seen[FLOW_LOG]
+    assert options.delete_before_replace is True and options.replace_on_changes == ["*"], options
+
+
+def json_config(stack: str) -> dict[str, str]:
+    from config.settings import config_from_stack_file
+    return config_from_stack_file(stack_file(stack))
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_role_trusts_only_the_flow_logs_service_for_this_account(rendered, stack):
+    rendering = rendered(stack)
+    settings = settings_from_stack_file(stack_file(stack))
+    (statement,) = json.loads(rendering.one(ROLE).inputs["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert statement["Action"] == "sts:AssumeRole"
+    account = statement["Condition"]["StringEquals"]["aws:SourceAccount"]
+    assert account.isdigit() and len(account) == 12
+    assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == \
+        f"arn:aws:ec2:{settings.region}:{account}:vpc-flow-log/*"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_role_policy_grants_exactly_delivery_on_the_group(rendered, stack):
+    rendering = rendered(stack)
+    group = rendering.one(LOG_GROUP)
+    group_arn = rendering.one(FLOW_LOG).inputs["logDestination"]
+    assert group_arn.endswith(f":log-group:{group.inputs['name']}"), group.urn
+    (statement,) = json.loads(rendering.one(ROLE_POLICY).inputs["policy"])["Statement"]
+    assert sorted(statement["Action"]) == sorted([
+        "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"])
+    resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+    assert resources == [f"{group_arn}:*"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_flow_log_is_wired_by_reference_not_by_name(rendered, stack):
+    rendering = rendered(stack)
+    flow_log = rendering.one(FLOW_LOG)
+    assert flow_log.dependencies["vpcId"] == [rendering.one("aws:ec2/vpc:Vpc").urn], flow_log.urn
+    assert flow_log.dependencies["logDestination"] == [rendering.one(LOG_GROUP).urn], flow_log.urn
+    assert flow_log.dependencies["iamRoleArn"] == [rendering.one(ROLE).urn], flow_log.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_hosts_start_after_the_flow_log(rendered, stack):
+    rendering = rendered(stack)
+    flow_log = rendering.one(FLOW_LOG)
+    for instance in rendering.by_type("aws:ec2/instance:Instance"):
+        assert flow_log.urn in instance.options["dependsOn"], instance.urn
+
+
+def test_protected_logs_are_protected_and_retained(rendered):
+    rendering = rendered("prod")
+    for kept in (rendering.one(LOG_GROUP), rendering.one("aws:kms/key:Key")):
+        assert kept.options["protect"] is True and kept.options["retainOnDelete"] is True, kept.urn
+
+
+def test_lab_logs_are_not_protected(rendered):
+    group = rendered("lab").one(LOG_GROUP)
+    assert group.options["protect"] is False and group.options["retainOnDelete"] is False, group.urn
+
+
+def test_program_runs_afresh_for_each_stack():
+    lab = render_stack_file(stack_file("lab"))
+    prod = render_stack_file(stack_file("prod"))
+    assert lab.one(FLOW_LOG).inputs["maxAggregationInterval"] == 60
+    assert prod.one(FLOW_LOG).inputs["maxAggregationInterval"] == 600
+    assert all(r.urn.startswith("urn:pulumi:prod::") for r in prod.registrations)
+
+
+def test_invalid_config_registers_nothing():
+    config = json_config("lab")
+    config["vpc-flow-logs:trafficType"] = "SOME"
+    with pytest.raises(pulumi.RunError, match="vpc-flow-logs:trafficType"):
+        render("lab", config)
+
+
+def project_file() -> dict:
+    return yaml.safe_load((REPO_ROOT / "Pulumi.yaml").read_text())
+
+
+def test_project_file_validates_against_pulumis_schema(shared_reference):
+    schema = json.loads((shared_reference / "pulumi-project.schema.json").read_text())
+    jsonschema.Draft202012Validator(schema).validate(project_file())
+
+
+def test_project_file_shares_the_makefiles_venv():
+    project = project_file()
+    assert project["name"] == "vpc-flow-logs" and project["stackConfigDir"] == "config"
+    assert project["runtime"]["options"] == {"toolchain": "pip", "virtualenv": "venv"}
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "VENV := venv" in makefile
+
+
+def test_project_declares_every_scalar_key_as_settings_reads_it():
+    declared = project_file()["config"]
+    scalar = {key: spec for key, spec in CONFIG_KEYS.items() if spec[0] in ("string", "integer", "boolean")}
+    assert set(declared) == set(scalar)
+    for key, (type_, description, default) in scalar.items():
+        assert declared[key]["type"] == type_, key
+        assert declared[key]["description"] == description, key
+        assert declared[key].get("default") == ("" if default is None and "default" in declared[key] else default), key

@@ -1,0 +1,183 @@
+"""Stack config -> Settings: every invalid value is refused with the key, the value and what is allowed."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+
+import pulumi
+import pytest
+from hypothesis import given, settings as hypothesis_settings, strategies as st
+
+from config.settings import AGGREGATION_INTERVALS, RETENTION_DAYS, TRAFFIC_TYPES, settings_from_config
+from flowlogs.fields import KNOWN_FIELDS, format_string
+from tests.conftest import lab_config
+
+KEY = "vpc-flow-logs:"
+
+
+def with_values(**changes) -> dict[str, str]:
+    config = lab_config()
+    for key, value in changes.items():
+        full = key if ":" in key else KEY + key
+        if value is None:
+            config.pop(full, None)
+        else:
+            config[full] = value if isinstance(value, str) else json.dumps(value)
+    return config
+
+
+def refused(**changes) -> str:
+    with pytest.raises(pulumi.RunError) as error:
+        settings_from_config("lab", with_values(**changes))
+    return str(error.value)
+
+
+def test_lab_config_is_valid():
+    settings = settings_from_config("lab", lab_config())
+    assert settings.subnet_cidrs == ("10.0.0.0/24", "10.0.1.0/24")
+    assert (settings.traffic_type, settings.aggregation_interval) == ("ALL", 60)
+
+
+def test_settings_are_immutable():
+    settings = settings_from_config("lab", lab_config())
+    with pytest.raises(AttributeError):
+        settings.traffic_type = "ACCEPT"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        settings.tags["Owner"] = "someone"  # type: ignore[index]
+
+
+@pytest.mark.parametrize("cidr", ["10.0.0.0/33", "10.0.0.1/16", "10.0.0/16", "banana", "10.0.0.0"])
+def test_malformed_vpc_cidr(cidr):
+    message = refused(vpcCidr=cidr)
+    assert "vpc-flow-logs:vpcCidr" in message and json.dumps(cidr) in message and "CIDR" in message
+
+
+def test_malformed_subnet_cidr():
+    message = refused(subnetCidrs=["10.0.0.0/24", "10.0.1.300/24"])
+    assert "vpc-flow-logs:subnetCidrs" in message and "10.0.1.300/24" in message
+
+
+def test_malformed_allowed_cidr():
+    message = refused(sshAllowedCidrs=["0.0.0.0/0", "1.2.3.4/40"])
+    assert "vpc-flow-logs:sshAllowedCidrs" in message and "1.2.3.4/40" in message
+
+
+def test_subnet_outside_vpc():
+    message = refused(subnetCidrs=["10.0.0.0/24", "10.1.0.0/24"])
+    assert "vpc-flow-logs:subnetCidrs" in message and "10.1.0.0/24 is outside vpcCidr 10.0.0.0/16" in message
+
+
+def test_overlapping_subnets():
+    message = refused(subnetCidrs=["10.0.0.0/24", "10.0.0.128/25"])
+    assert "vpc-flow-logs:subnetCidrs" in message and "overlaps" in message
+
+
+def test_fewer_than_two_subnets():
+    message = refused(subnetCidrs=["10.0.0.0/24"])
+    assert "vpc-flow-logs:subnetCidrs" in message and "at least 2" in message
+
+
+def test_unknown_traffic_type():
+    message = refused(trafficType="EVERYTHING")
+    assert "vpc-flow-logs:trafficType" in message and "EVERYTHING" in message
+    assert all(choice in message for choice in TRAFFIC_TYPES)
+
+
+@pytest.mark.parametrize("interval", ["30", "300", "sixty"])
+def test_interval_other_than_60_or_600(interval):
+    message = refused(aggregationInterval=interval)
+    assert "vpc-flow-logs:aggregationInterval" in message and "60, 600" in message
+
+
+@pytest.mark.parametrize("days", ["0", "2", "10", "366", "-1"])
+def test_retention_cloudwatch_refuses(days):
+    message = refused(logRetentionDays=days)
+    assert "vpc-flow-logs:logRetentionDays" in message and days in message and "3653" in message
+
+
+@pytest.mark.parametrize("log_format, culprit", [
+    ("${version} ${srcadr}", "srcadr"),
+    ("${version} ${dst-port}", "dst-port"),
+    ("${version} $action", "$action"),
+    ("${version} ${version}", "appears twice"),
+])
+def test_log_format_with_unknown_or_misspelled_field(log_format, culprit):
+    message = refused(logFormat=log_format)
+    assert "vpc-flow-logs:logFormat" in message and culprit in message and "traffic-path" in message
+
+
+@given(st.lists(st.sampled_from(KNOWN_FIELDS), min_size=1, unique=True))
+def test_every_known_field_subset_is_accepted(fields):
+    settings = settings_from_config("lab", with_values(logFormat=format_string(tuple(fields))))
+    assert settings.log_fields == tuple(fields)
+
+
+@pytest.mark.parametrize("key", ["vpcCidr", "subnetCidrs", "sshAllowedCidrs", "aws:region"])
+def test_missing_required_key(key):
+    message = refused(**{key: None})
+    assert key in message and ("is missing" in message or "= null is invalid" in message), message
+
+
+def test_unknown_key_is_named():
+    message = refused(trafficTyp="ALL")
+    assert "vpc-flow-logs:trafficTyp" in message and "trafficType" in message
+
+
+def test_kms_key_arn_and_create_key_are_exclusive():
+    message = refused(logKmsKeyArn="arn:aws:kms:ap-northeast-1:123456789012:key/abc", createLogKmsKey="true")
+    assert "vpc-flow-logs:createLogKmsKey" in message and "logKmsKeyArn" in message
+
+
+def test_alarm_override_must_be_well_formed():
+    message = refused(alarms={"rejectedFlows": {"threshold": -1}})
+    assert "vpc-flow-logs:alarms.rejectedFlows" in message and "threshold" in message
+
+
+@pytest.mark.parametrize("value", list(AGGREGATION_INTERVALS))
+def test_both_intervals_are_accepted(value):
+    assert settings_from_config("lab", with_values(aggregationInterval=str(value))).aggregation_interval == value
+
+
+def test_every_cloudwatch_retention_is_accepted():
+    for days in RETENTION_DAYS:
+        assert settings_from_config("lab", with_values(logRetentionDays=str(days))).log_retention_days == days
+
+
+# Generated layouts: any set of /24s carved from a /16 is accepted exactly when it is
+# non-overlapping, inside the VPC and at least two long.
+vpc_networks = st.integers(min_value=0, max_value=255).map(lambda b: ipaddress.ip_network(f"10.{b}.0.0/16"))
+
+
+@hypothesis_settings(max_examples=60)
+@given(vpc=vpc_networks, thirds=st.lists(st.integers(0, 255), min_size=2, max_size=6, unique=True))
+def test_generated_valid_layouts_are_accepted(vpc, thirds):
+    subnets = [f"{vpc.network_address.exploded.rsplit('.', 2)[0]}.{third}.0/24" for third in thirds]
+    settings = settings_from_config("lab", with_values(vpcCidr=str(vpc), subnetCidrs=subnets))
+    assert settings.subnet_cidrs == tuple(subnets)
+
+
+@hypothesis_settings(max_examples=60)
+@given(vpc=vpc_networks, other=st.integers(0, 255), third=st.integers(0, 255))
+def test_generated_subnet_outside_vpc_is_refused(vpc, other, third):
+    outside_second_octet = (int(str(vpc).split(".")[1]) + 1 + other % 255) % 256
+    outside = f"10.{outside_second_octet}.{third}.0/24"
+    inside = f"{str(vpc).rsplit('.', 2)[0]}.{(third + 1) % 256}.0/24"
+    message = refused(vpcCidr=str(vpc), subnetCidrs=[inside, outside])
+    assert "vpc-flow-logs:subnetCidrs" in message and f"{outside} is outside vpcCidr {vpc}" in message
+
+
+@hypothesis_settings(max_examples=60)
+@given(third=st.integers(0, 255), prefix=st.integers(25, 28), offset=st.integers(0, 7))
+def test_generated_overlaps_are_refused(third, prefix, offset):
+    block = ipaddress.ip_network(f"10.0.{third}.0/24")
+    inner = list(block.subnets(new_prefix=prefix))[offset % 2 ** (prefix - 24)]
+    message = refused(subnetCidrs=[str(block), str(inner)])
+    assert "vpc-flow-logs:subnetCidrs" in message and f"{block} overlaps {inner}" in message
+
+
+@hypothesis_settings(max_examples=60)
+@given(st.text(min_size=1, max_size=20).filter(lambda t: t.strip() and "/" not in t))
+def test_generated_garbage_cidrs_are_refused(text):
+    message = refused(vpcCidr=text)
+    assert "vpc-flow-logs:vpcCidr" in message
