@@ -1,0 +1,126 @@
+"""`make check`: render each stack offline and gate it on the policy pack.
+
+For each stack file: render the real program under Pulumi's mock runtime, hand every
+registration to `policies/` through the analyzer protocol (as `pulumi preview --policy-pack`
+would), print a preview-like tree and the violations, and exit 1 if anything mandatory is
+violated. Invalid config exits 2 with the config error alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import pulumi
+
+from tools.analyzer import PolicyPackSession, Violation, load_policy_config
+from tools.render import PROJECT_ROOT, ROOT_STACK_TYPE, Registration, Rendering, render_stack_file
+
+POLICY_PACK = PROJECT_ROOT / "policies"
+EXIT_OK, EXIT_VIOLATIONS, EXIT_CONFIG = 0, 1, 2
+
+
+def policy_config_path(stack: str) -> Path:
+    return POLICY_PACK / "config" / f"{stack}.json"
+
+
+def analyze(rendering: Rendering) -> list[Violation]:
+    """Every violation the pack reports for a rendering, with that stack's enforcement."""
+    path = policy_config_path(rendering.stack)
+    config = load_policy_config(path) if path.exists() else None
+    with PolicyPackSession(POLICY_PACK, rendering.stack, policy_config=config) as session:
+        return session.analyze([r.as_dict() for r in rendering.registrations])
+
+
+def tree_lines(registrations: Sequence[Registration]) -> list[str]:
+    """A preview-like tree: each resource under its parent, in registration order."""
+    children: dict[str, list[Registration]] = {}
+    for registration in registrations:
+        children.setdefault(registration.parent, []).append(registration)
+    lines: list[str] = []
+
+    def walk(parent: str, depth: int) -> None:
+        for registration in children.get(parent, []):
+            flags = [flag for flag, on in (("protect", registration.options["protect"]),
+                                           ("delete-before-replace", registration.options["deleteBeforeReplace"]))
+                     if on]
+            suffix = f"  [{', '.join(flags)}]" if flags else ""
+            lines.append(f"{'    ' * depth}+ {registration.type:<52} {registration.name}{suffix}")
+            walk(registration.urn, depth + 1)
+
+    walk("", 0)
+    return lines
+
+
+def summary(rendering: Rendering, violations: Sequence[Violation]) -> str:
+    resources = sum(1 for r in rendering.registrations if r.type != ROOT_STACK_TYPE)
+    mandatory = sum(1 for v in violations if v.enforcement == "mandatory")
+    return (f"{rendering.stack}: {resources} resources, {mandatory} mandatory violations, "
+            f"{len(violations) - mandatory} advisory violations")
+
+
+def text_report(rendering: Rendering, violations: Sequence[Violation]) -> str:
+    names = {r.urn: r.name for r in rendering.registrations}
+    lines = [f"Stack {rendering.stack} (rendered offline under Pulumi's mock runtime)", ""]
+    lines += tree_lines(rendering.registrations)
+    lines.append("")
+    if violations:
+        lines.append("Policy violations:")
+        for violation in sorted(violations, key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn)):
+            where = names.get(violation.urn, violation.urn or "stack")
+            lines.append(f"    [{violation.enforcement}] {violation.policy}  {where}")
+            lines.append(f"        {violation.message}")
+    else:
+        lines.append("Policy violations: none")
+    lines.append("")
+    lines.append(summary(rendering, violations))
+    return "\n".join(lines)
+
+
+def json_report(rendering: Rendering, violations: Sequence[Violation]) -> dict:
+    return {
+        "stack": rendering.stack,
+        "resources": [r.as_dict() for r in rendering.registrations],
+        "violations": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn, "message": v.message}
+                       for v in violations],
+    }
+
+
+def check(path: Path) -> tuple[int, Rendering | None, list[Violation]]:
+    """Exit code, rendering and violations for one stack file."""
+    try:
+        rendering = render_stack_file(path)
+    except pulumi.RunError as error:
+        print(f"{path}: {error}", file=sys.stderr)
+        return EXIT_CONFIG, None, []
+    violations = analyze(rendering)
+    failed = any(v.enforcement == "mandatory" for v in violations)
+    return (EXIT_VIOLATIONS if failed else EXIT_OK), rendering, violations
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("stack_files", nargs="+", type=Path, help="Pulumi.<stack>.yaml files")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
+    args = parser.parse_args(argv)
+    exit_code, documents = EXIT_OK, []
+    for path in args.stack_files:
+        code, rendering, violations = check(path)
+        exit_code = max(exit_code, code)
+        if rendering is None:
+            continue
+        if args.format == "json":
+            documents.append(json_report(rendering, violations))
+        else:
+            print(text_report(rendering, violations), end="\n\n" if len(args.stack_files) > 1 else "\n")
+    if args.format == "json":
+        # One document per run: the stack's own, or a list when several stacks were checked.
+        print(json.dumps(documents[0] if len(args.stack_files) == 1 and documents else documents, indent=2))
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
