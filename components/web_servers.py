@@ -44,7 +44,7 @@ class WebServersArgs:
     http_allowed_cidrs: Sequence[str]
     instance_type: str
     tags: Mapping[str, str]
-    ssh_public_key: Optional[str] = None
+    ssh_public_key: Optional[pulumi.Input[str]] = None
     key_pair_name: Optional[str] = None
     # The hosts boot only after these exist, so the flow log records their first packets.
     start_after: Sequence[pulumi.Resource] = field(default_factory=list)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -72,7 +72,7 @@ class Settings:
     create_log_kms_key: bool
     protect_logs: bool
     tags: Mapping[str, str]
-    ssh_public_key: str | None
+    ssh_public_key: pulumi.Input[str] | None
     key_pair_name: str | None
     monitoring: MonitoringSettings
 
@@ -336,9 +336,12 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
 
 
 def load_settings() -> Settings:
-    """Settings of the running stack, read from Pulumi config."""
+    """Settings of the running stack, read from Pulumi config; secret values stay secret."""
     values = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
-    return settings_from_config(pulumi.get_stack(), values)
+    settings = settings_from_config(pulumi.get_stack(), values)
+    if settings.ssh_public_key and pulumi.runtime.is_config_secret(f"{PROJECT}:sshPublicKey"):
+        return replace(settings, ssh_public_key=pulumi.Output.secret(settings.ssh_public_key))
+    return settings
 
 
 def config_from_stack_file(path: Path) -> dict[str, str]:

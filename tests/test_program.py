@@ -12,7 +12,7 @@ import pulumi
 import pytest
 import yaml
 
-from config.settings import CONFIG_KEYS, settings_from_stack_file
+from config.settings import CONFIG_KEYS, config_from_stack_file, settings_from_stack_file
 from tests.conftest import REPO_ROOT, STACKS, stack_file
 from tools.render import PROGRAM, Rendering, render, render_stack_file
 
@@ -76,7 +76,6 @@ def test_stack_transformation_sees_the_replacement_contract():
 
 
 def json_config(stack: str) -> dict[str, str]:
-    from config.settings import config_from_stack_file
     return config_from_stack_file(stack_file(stack))
 
 
