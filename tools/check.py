@@ -48,7 +48,7 @@ def tree_lines(registrations: Sequence[Registration]) -> list[str]:
                                            ("delete-before-replace", registration.options["deleteBeforeReplace"]))
                      if on]
             suffix = f"  [{', '.join(flags)}]" if flags else ""
-            lines.append(f"{'    ' * depth}+ {registration.type:<52} {registration.name}{suffix}")
+            lines.append(f"{'    ' * depth}+ {registration.type:<60} {registration.name}{suffix}")
             walk(registration.urn, depth + 1)
 
     walk("", 0)

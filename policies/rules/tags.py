@@ -1,0 +1,39 @@
+"""Ownership: every taggable resource says which project and environment it belongs to."""
+
+from __future__ import annotations
+
+from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
+
+REQUIRED_TAGS = ("Project", "Environment")
+# The AWS types this pack knows to accept `tags` (checked against pulumi-aws by the tests).
+TAGGABLE_TYPES = frozenset({
+    "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:InternetGateway",
+    "aws:ec2/routeTable:RouteTable", "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "aws:ec2/instance:Instance", "aws:ec2/keyPair:KeyPair", "aws:ec2/flowLog:FlowLog",
+    "aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:iam/role:Role", "aws:iam/policy:Policy", "aws:kms/key:Key", "aws:sns/topic:Topic",
+})
+
+
+def required_tags(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type not in TAGGABLE_TYPES:
+        return
+    tags = args.props.get("tags") or {}
+    missing = [tag for tag in REQUIRED_TAGS if not tags.get(tag)]
+    if missing:
+        report_violation(f"{args.resource_type} '{args.name}' lacks the tag(s) {', '.join(missing)}: pass the "
+                         "settings' base_tags to it.")
+
+
+POLICIES = [
+    ResourceValidationPolicy(
+        name="required-tags",
+        description="Every taggable resource has Project and Environment tags.",
+        validate=required_tags,
+        severity=Severity.LOW,
+        remediation_steps="Tag the resource with settings.base_tags.",
+    ),
+]

@@ -1,0 +1,154 @@
+"""`make check`: the offline render + policy gate, end to end, per stack and on broken variants."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import subprocess
+import sys
+from pathlib import Path
+
+import pulumi
+import pytest
+import yaml
+
+from config.settings import config_from_stack_file
+from tests.conftest import REPO_ROOT, STACKS, stack_file
+from tools import check
+from tools.render import PROGRAM, render
+
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+
+
+def run_check(*stack_files: Path, output_format: str = "text") -> subprocess.CompletedProcess:
+    """The tool as `make check` runs it, in its own process."""
+    return subprocess.run([sys.executable, "-m", "tools.check", "--format", output_format, *map(str, stack_files)],
+                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+
+
+def broken_prod(tmp_path: Path, **changes) -> Path:
+    document = yaml.safe_load(stack_file("prod").read_text())
+    for key, value in changes.items():
+        document["config"][f"vpc-flow-logs:{key}"] = value
+    path = tmp_path / "Pulumi.prod.yaml"
+    path.write_text(yaml.safe_dump(document))
+    return path
+
+
+def mandatory(violations) -> set[str]:
+    return {v.policy for v in violations if v.enforcement == "mandatory"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stack_passes_its_mandatory_rules(rendered, stack):
+    violations = check.analyze(rendered(stack))
+    assert not mandatory(violations), [(v.policy, v.urn, v.message) for v in violations]
+
+
+def test_lab_reports_what_the_article_breaks_on_purpose_as_advisory(rendered):
+    advisory = {v.policy for v in check.analyze(rendered("lab")) if v.enforcement == "advisory"}
+    assert {"ssh-not-open-to-world", "log-group-encrypted", "log-group-protected"} <= advisory
+
+
+def test_make_check_prints_a_tree_and_the_summary_line():
+    result = subprocess.run(["make", "--no-print-directory", "check", "STACK=lab"], cwd=REPO_ROOT,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.rstrip().splitlines()
+    assert lines[-1].startswith("lab: ") and lines[-1].endswith("advisory violations"), lines[-1]
+    resources = int(lines[-1].split()[1])
+    assert resources >= 20
+    nested = [line for line in lines if line.startswith("        + aws:ec2/flowLog:FlowLog")]
+    assert nested and "[delete-before-replace]" in nested[0], "flow log not shown under its component"
+
+
+@pytest.mark.parametrize("changes, rule", [
+    ({"sshAllowedCidrs": ["0.0.0.0/0"]}, "ssh-not-open-to-world"),
+    ({"trafficType": "ACCEPT"}, "flow-log-captures-rejects"),
+    ({"createLogKmsKey": False}, "log-group-encrypted"),
+    ({"protectLogs": False}, "log-group-protected"),
+])
+def test_broken_prod_copies_fail_naming_the_rule(tmp_path, changes, rule):
+    result = run_check(broken_prod(tmp_path, **changes))
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert f"[mandatory] {rule}" in result.stdout
+    assert "prod: " in result.stdout.splitlines()[-1]
+
+
+def variant(transformation) -> list:
+    """Violations for the real program with one thing changed by a stack transformation."""
+    def program():
+        pulumi.runtime.register_stack_transformation(transformation)
+        runpy.run_path(str(PROGRAM), run_name="__main__")
+    return check.analyze(render("prod", _prod_config(), program=program))
+
+
+def _prod_config() -> dict[str, str]:
+    return config_from_stack_file(stack_file("prod"))
+
+
+def test_variant_without_a_flow_log_on_the_vpc_fails():
+    def retarget(args: pulumi.ResourceTransformationArgs):
+        if args.type_ == FLOW_LOG:
+            # Same name-looking ID, but no reference to the VPC: the rule follows references.
+            return pulumi.ResourceTransformationResult({**args.props, "vpc_id": "vpc-not-this-one"}, args.opts)
+        return None
+    assert "vpc-flow-logs-enabled" in mandatory(variant(retarget))
+
+
+def test_variant_with_a_wildcard_role_policy_fails():
+    wildcard = json.dumps({"Version": "2012-10-17",
+                           "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]})
+
+    def widen(args: pulumi.ResourceTransformationArgs):
+        if args.type_ == "aws:iam/rolePolicy:RolePolicy":
+            return pulumi.ResourceTransformationResult({**args.props, "policy": wildcard}, args.opts)
+        return None
+    assert "flow-log-role-least-privilege" in mandatory(variant(widen))
+
+
+def test_variant_without_delete_before_replace_fails():
+    def update_in_place(args: pulumi.ResourceTransformationArgs):
+        if args.type_ == FLOW_LOG:
+            return pulumi.ResourceTransformationResult(
+                args.props, pulumi.ResourceOptions.merge(args.opts, pulumi.ResourceOptions(delete_before_replace=False)))
+        return None
+    assert "flow-log-replaced-not-updated" in mandatory(variant(update_in_place))
+
+
+def test_invalid_stack_file_exits_2_naming_the_key(tmp_path):
+    result = run_check(broken_prod(tmp_path, aggregationInterval=120))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "vpc-flow-logs:aggregationInterval" in result.stderr and "60, 600" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_missing_stack_file_exits_2(tmp_path):
+    result = run_check(tmp_path / "Pulumi.nowhere.yaml")
+    assert result.returncode == 2 and "cannot read the stack file" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_format_is_one_document_with_resources_and_violations():
+    result = run_check(stack_file("lab"), output_format="json")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert set(document) == {"stack", "resources", "violations"} and document["stack"] == "lab"
+    flow_log = next(r for r in document["resources"] if r["type"] == FLOW_LOG)
+    assert set(flow_log) == {"urn", "type", "name", "parent", "inputs", "options", "dependencies"}
+    assert flow_log["options"]["deleteBeforeReplace"] is True and flow_log["options"]["replaceOnChanges"] == ["*"]
+    assert set(flow_log["options"]) == {"deleteBeforeReplace", "replaceOnChanges", "protect", "retainOnDelete",
+                                        "dependsOn"}
+    assert all(set(v) == {"policy", "enforcement", "urn", "message"} for v in document["violations"])
+
+
+def test_secure_values_are_shown_as_secret_and_never_decrypted(tmp_path):
+    document = yaml.safe_load(stack_file("lab").read_text())
+    ciphertext = "AAABAKhV2MVu0ilSoHDwIZ5vDLp1"
+    document["config"]["vpc-flow-logs:sshPublicKey"] = {"secure": ciphertext}
+    path = tmp_path / "Pulumi.lab.yaml"
+    path.write_text(yaml.safe_dump(document))
+    result = run_check(path, output_format="json")
+    assert ciphertext not in result.stdout + result.stderr
+    key_pair = next(r for r in json.loads(result.stdout)["resources"] if r["type"] == "aws:ec2/keyPair:KeyPair")
+    assert key_pair["inputs"]["publicKey"] == "[secret]", key_pair["urn"]
