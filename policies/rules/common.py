@@ -29,9 +29,15 @@ def policy_statements(document: Any) -> list[dict]:
 
 
 def as_list(value: Any) -> list:
+    """A value that IAM or the provider allows as one item or a list, as a list.
+
+    The analyzer hands lists over wrapped in read-only proxies, so test for strings, not lists.
+    """
     if value is None:
         return []
-    return list(value) if isinstance(value, (list, tuple)) else [value]
+    if isinstance(value, (str, dict)) or not hasattr(value, "__iter__"):
+        return [value]
+    return list(value)
 
 
 def referenced(resource: PolicyResource, prop: str, resource_type: str) -> list[PolicyResource]:
