@@ -6,6 +6,7 @@ Composition only: validated settings in, components wired together, readable out
 import pulumi
 
 from components.flow_log import FlowLogDelivery, FlowLogDeliveryArgs
+from components.monitoring import Monitoring, MonitoringArgs, monitoring_plan
 from components.network import Network, NetworkArgs
 from components.web_servers import WebServers, WebServersArgs
 from config.settings import load_settings
@@ -13,6 +14,9 @@ from config.settings import load_settings
 settings = load_settings()
 stack = settings.stack
 tags = settings.base_tags
+if settings.monitoring.enabled:
+    # A log format the filters cannot use is a config error: refuse it before registering anything.
+    monitoring_plan(settings.log_fields, settings.vpc_cidr)
 
 network = Network(stack, NetworkArgs(
     vpc_cidr=settings.vpc_cidr,
@@ -45,6 +49,19 @@ web = WebServers(f"{stack}-web", WebServersArgs(
     tags=tags,
     start_after=[delivery.flow_log],
 ))
+
+if settings.monitoring.enabled:
+    monitoring = Monitoring(f"{stack}-monitoring", MonitoringArgs(
+        # The reference (not the literal name) lets policies tie each filter to its flow log.
+        log_group_name=delivery.log_group.name,
+        log_fields=settings.log_fields,
+        vpc_cidr=settings.vpc_cidr,
+        region=settings.region,
+        settings=settings.monitoring,
+        tags=tags,
+    ), opts=pulumi.ResourceOptions(depends_on=[delivery.flow_log]))
+    pulumi.export("dashboardName", monitoring.dashboard_name)
+    pulumi.export("alarmTopicArn", monitoring.topic_arn)
 
 hosts = [
     pulumi.Output.all(

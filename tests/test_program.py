@@ -173,3 +173,40 @@ def test_project_declares_every_scalar_key_as_settings_reads_it():
         assert declared[key]["type"] == type_, key
         assert declared[key]["description"] == description, key
         assert declared[key].get("default") == ("" if default is None and "default" in declared[key] else default), key
+
+
+@pytest.mark.parametrize("stack", ["lab", "prod"])
+def test_monitoring_watches_the_flow_log_group_by_reference(rendered, stack):
+    rendering = rendered(stack)
+    group = rendering.one(LOG_GROUP)
+    filters = rendering.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")
+    assert len(filters) == 4
+    for metric_filter in filters:
+        assert metric_filter.dependencies["logGroupName"] == [group.urn], metric_filter.urn
+    assert rendering.outputs["dashboardName"] == f"{stack}-monitoring"
+
+
+def test_alert_emails_become_subscriptions(rendered):
+    subscriptions = rendered("prod").by_type("aws:sns/topicSubscription:TopicSubscription")
+    assert [s.inputs["endpoint"] for s in subscriptions] == ["network-security@example.com"]
+    assert all(s.inputs["protocol"] == "email" for s in subscriptions)
+
+
+def test_monitoring_can_be_switched_off():
+    config = json_config("lab")
+    config["vpc-flow-logs:monitoring"] = "false"
+    rendering = render("lab", config)
+    assert not [r.urn for r in rendering.registrations if r.type.startswith("aws:cloudwatch/") and r.type != LOG_GROUP]
+    assert "dashboardName" not in rendering.outputs
+
+
+def test_log_format_monitoring_cannot_use_registers_nothing():
+    config = json_config("lab")
+    config["vpc-flow-logs:logFormat"] = "${version} ${srcaddr} ${dstaddr} ${action}"
+    monitor_types = []
+    with pytest.raises(pulumi.RunError, match="vpc-flow-logs:logFormat cannot be monitored"):
+        try:
+            render("lab", config)
+        finally:
+            monitor_types = [r.type for r in pulumi.runtime.settings.SETTINGS.monitor.registrations]
+    assert not [t for t in monitor_types if t.startswith("aws:")], monitor_types
