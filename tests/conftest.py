@@ -30,8 +30,13 @@ def stack_file(stack: str) -> Path:
     return CONFIG_DIR / f"Pulumi.{stack}.yaml"
 
 
+def stack_config(stack: str) -> dict[str, str]:
+    """A stack file's config as the CLI hands it to the program."""
+    return config_from_stack_file(stack_file(stack))
+
+
 def lab_config() -> dict[str, str]:
-    return config_from_stack_file(stack_file("lab"))
+    return stack_config("lab")
 
 
 _renders: dict[str, Rendering] = {}

@@ -12,8 +12,7 @@ import pulumi
 import pytest
 import yaml
 
-from config.settings import config_from_stack_file
-from tests.conftest import REPO_ROOT, STACKS, stack_file
+from tests.conftest import REPO_ROOT, STACKS, stack_config, stack_file
 from tools import check
 from tools.render import PROGRAM, render
 
@@ -80,11 +79,7 @@ def variant(transformation) -> list:
     def program():
         pulumi.runtime.register_stack_transformation(transformation)
         runpy.run_path(str(PROGRAM), run_name="__main__")
-    return check.analyze(render("prod", _prod_config(), program=program))
-
-
-def _prod_config() -> dict[str, str]:
-    return config_from_stack_file(stack_file("prod"))
+    return check.analyze(render("prod", stack_config("prod"), program=program))
 
 
 def test_variant_without_a_flow_log_on_the_vpc_fails():

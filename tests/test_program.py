@@ -12,8 +12,8 @@ import pulumi
 import pytest
 import yaml
 
-from config.settings import CONFIG_KEYS, config_from_stack_file, settings_from_stack_file
-from tests.conftest import REPO_ROOT, STACKS, stack_file
+from config.settings import CONFIG_KEYS, settings_from_stack_file
+from tests.conftest import REPO_ROOT, STACKS, stack_config, stack_file
 from tools.render import PROGRAM, Rendering, render, render_stack_file
 
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
@@ -70,13 +70,9 @@ def test_stack_transformation_sees_the_replacement_contract():
         pulumi.runtime.register_stack_transformation(remember)
         runpy.run_path(str(PROGRAM), run_name="__main__")
 
-    render("lab", json_config("lab"), program=program)
+    render("lab", stack_config("lab"), program=program)
     options = seen[FLOW_LOG]
     assert options.delete_before_replace is True and options.replace_on_changes == ["*"], options
-
-
-def json_config(stack: str) -> dict[str, str]:
-    return config_from_stack_file(stack_file(stack))
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -142,7 +138,7 @@ def test_program_runs_afresh_for_each_stack():
 
 
 def test_invalid_config_registers_nothing():
-    config = json_config("lab")
+    config = stack_config("lab")
     config["vpc-flow-logs:trafficType"] = "SOME"
     with pytest.raises(pulumi.RunError, match="vpc-flow-logs:trafficType"):
         render("lab", config)
@@ -193,7 +189,7 @@ def test_alert_emails_become_subscriptions(rendered):
 
 
 def test_monitoring_can_be_switched_off():
-    config = json_config("lab")
+    config = stack_config("lab")
     config["vpc-flow-logs:monitoring"] = "false"
     rendering = render("lab", config)
     assert not [r.urn for r in rendering.registrations if r.type.startswith("aws:cloudwatch/") and r.type != LOG_GROUP]
@@ -201,7 +197,7 @@ def test_monitoring_can_be_switched_off():
 
 
 def test_log_format_monitoring_cannot_use_registers_nothing():
-    config = json_config("lab")
+    config = stack_config("lab")
     config["vpc-flow-logs:logFormat"] = "${version} ${srcaddr} ${dstaddr} ${action}"
     monitor_types = []
     with pytest.raises(pulumi.RunError, match="vpc-flow-logs:logFormat cannot be monitored"):
