@@ -9,6 +9,8 @@ STACK ?=
 STACK_FILE ?= $(if $(STACK),config/Pulumi.$(STACK).yaml,)
 FORMAT ?= text
 OUTPUTS ?=
+TIMEOUT ?=
+POLL ?=
 
 .PHONY: check test verify benchmark up-local down-local clean
 
@@ -24,7 +26,8 @@ test: $(STAMP)
 	$(PYTHON) -m pytest
 
 verify: $(STAMP)
-	$(PYTHON) -m tools.verify --stack $(or $(STACK),lab) $(if $(OUTPUTS),--outputs $(OUTPUTS),)
+	$(PYTHON) -m tools.verify --stack $(or $(STACK),lab) $(if $(OUTPUTS),--outputs $(OUTPUTS),) \
+		$(if $(TIMEOUT),--timeout $(TIMEOUT),) $(if $(POLL),--poll-seconds $(POLL),)
 
 benchmark: $(STAMP)
 	$(PYTHON) -m tools.benchmark_check $(or $(STACK),lab)

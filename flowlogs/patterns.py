@@ -19,11 +19,10 @@ from types import MappingProxyType
 from typing import Iterable, Mapping, Sequence, Union
 
 from flowlogs.fields import format_string
+from flowlogs.records import ACTIONS
 
 # PutMetricFilter refuses longer patterns.
 MAX_PATTERN_LENGTH = 1024
-# The values flow logs write into `action` for records that carry traffic.
-ACTIONS = ("ACCEPT", "REJECT")
 SSH_PORT = 22
 TCP = 6
 

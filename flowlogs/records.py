@@ -1,0 +1,111 @@
+"""The one parser of flow-log records: a line in a known field order -> a typed `FlowRecord`.
+
+Every reader of records (the verifier, the tests) goes through `parse_record`, so a record that
+does not fit its format is refused in one place, with the format named, instead of being read
+with values in the wrong columns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from types import MappingProxyType
+from typing import Mapping, Optional, Union
+
+from flowlogs.fields import DEFAULT_FIELDS, format_string, parse_log_format
+
+# What AWS writes for a field that has no value (and for every traffic field of NODATA/SKIPDATA).
+MISSING = "-"
+# The values flow logs write into `action` for records that carry traffic.
+ACTIONS = ("ACCEPT", "REJECT")
+LOG_STATUSES = ("OK", "NODATA", "SKIPDATA")
+# Intervals in which no traffic was recorded: nothing arrived, or records were skipped.
+GAP_STATUSES = ("NODATA", "SKIPDATA")
+
+INTEGER_FIELDS = frozenset({"version", "srcport", "dstport", "protocol", "packets", "bytes",
+                            "start", "end", "tcp-flags"})
+# Refused where AWS allows only these words, so a record read in the wrong format fails loudly.
+ENUMERATED_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "action": ACTIONS,
+    "log-status": LOG_STATUSES,
+})
+
+PROTOCOL_NAMES: Mapping[int, str] = MappingProxyType({1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"})
+
+Value = Union[str, int, None]
+
+
+class RecordFormatError(ValueError):
+    """A line that is not a record of the given format."""
+
+
+@dataclass(frozen=True)
+class FlowRecord:
+    """One record; a field the format lacks, or that AWS wrote as `-`, is None."""
+
+    values: Mapping[str, Value] = field(hash=False)
+    version: Optional[int] = None
+    account_id: Optional[str] = None
+    interface_id: Optional[str] = None
+    srcaddr: Optional[str] = None
+    dstaddr: Optional[str] = None
+    srcport: Optional[int] = None
+    dstport: Optional[int] = None
+    protocol: Optional[int] = None
+    packets: Optional[int] = None
+    bytes: Optional[int] = None
+    start: Optional[int] = None
+    end: Optional[int] = None
+    action: Optional[str] = None
+    log_status: Optional[str] = None
+
+    @property
+    def is_gap(self) -> bool:
+        """A NODATA or SKIPDATA record: it stands for an interval, not for traffic."""
+        return self.log_status in GAP_STATUSES
+
+
+# The AWS field behind each typed attribute of `FlowRecord`.
+ATTRIBUTE_FIELDS: Mapping[str, str] = MappingProxyType(
+    {name.replace("-", "_"): name for name in DEFAULT_FIELDS})
+
+
+@lru_cache(maxsize=64)
+def _check_format(fields: tuple[str, ...]) -> None:
+    """The same rules as a `logFormat` string: known fields, each once, at least one."""
+    if not fields:
+        raise RecordFormatError("a record format needs at least one field")
+    parse_log_format(format_string(fields))  # raises LogFormatError, a ValueError, otherwise
+
+
+def _value(name: str, text: str, line: str) -> Value:
+    if text == MISSING:
+        return None
+    if name in INTEGER_FIELDS:
+        if not (text.isascii() and text.isdigit()):
+            raise RecordFormatError(f"field '{name}' is '{text}', not a whole number, in record {line!r}")
+        return int(text)
+    allowed = ENUMERATED_FIELDS.get(name)
+    if allowed is not None and text not in allowed:
+        raise RecordFormatError(f"field '{name}' is '{text}', not one of {', '.join(allowed)}, in record {line!r}")
+    return text
+
+
+def parse_record(line: str, fields: tuple[str, ...] = DEFAULT_FIELDS) -> FlowRecord:
+    """Parse one space-separated record written in `fields` order (AWS's default when omitted)."""
+    fields = tuple(fields)
+    _check_format(fields)
+    texts = line.split()
+    if len(texts) != len(fields):
+        raise RecordFormatError(f"record has {len(texts)} values but the format '{format_string(fields)}' "
+                                f"has {len(fields)} fields: {line!r}")
+    values = {name: _value(name, text, line) for name, text in zip(fields, texts)}
+    typed = {attribute: values.get(name) for attribute, name in ATTRIBUTE_FIELDS.items()}
+    return FlowRecord(values=MappingProxyType(values), **typed)
+
+
+def protocol_name(number: Optional[int]) -> str:
+    """`tcp` for 6; IANA numbers without a common name stay numbers; `-` when unknown."""
+    if number is None:
+        return MISSING
+    return PROTOCOL_NAMES.get(number, str(number))
