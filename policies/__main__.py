@@ -1,18 +1,30 @@
-"""The vpc-flow-logs policy pack. Building the PolicyPack serves gRPC until the CLI stops it."""
+"""The vpc-flow-logs policy pack. Building the PolicyPack serves gRPC until the CLI stops it.
+
+Adding a rule module is one import and one entry in the `policies` list below.
+"""
 
 import sys
 from pathlib import Path
 
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-# The CLI runs this file from the pack's directory; make `rules` importable from anywhere.
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The CLI runs this file through runpy; make the pack's own `rules` package importable.
+PACK_DIR = str(Path(__file__).resolve().parent)
+if PACK_DIR not in sys.path:
+    sys.path.insert(0, PACK_DIR)
 
-from rules import POLICIES  # noqa: E402
+from rules import flow_logs, instances, log_groups, metric_filters, network, tags  # noqa: E402
 
 PolicyPack(
     name="vpc-flow-logs",
-    description="VPC Flow Logs, their delivery role and log group, and the lab hosts they watch.",
+    # Mandatory unless a --policy-pack-config says otherwise: an unconfigured run is the strict one.
     enforcement_level=EnforcementLevel.MANDATORY,
-    policies=POLICIES,
+    policies=[
+        *flow_logs.POLICIES,
+        *log_groups.POLICIES,
+        *metric_filters.POLICIES,
+        *network.POLICIES,
+        *instances.POLICIES,
+        *tags.POLICIES,
+    ],
 )

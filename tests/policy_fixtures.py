@@ -1,20 +1,42 @@
-"""Hand-built registrations, in the shape `tools.render` records, for exercising single rules."""
+"""Hand-built registrations, in the shape `tools.render` records, for exercising one rule at a time.
+
+`compliant_stack()` passes every rule; each test changes one thing in it and expects exactly
+that rule to name exactly that resource.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
 
+PACK = Path(__file__).resolve().parents[1] / "policies"
 TAGS = {"Project": "vpc-flow-logs", "Environment": "test"}
-GROUP_ARN = "arn:aws:logs:ap-northeast-1:123456789012:log-group:/vpc-flow-logs/test"
+ACCOUNT = "123456789012"
+GROUP_ARN = f"arn:aws:logs:ap-northeast-1:{ACCOUNT}:log-group:/vpc-flow-logs/test"
+DELIVERY_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups", "logs:DescribeLogStreams"]
+
+VPC = "aws:ec2/vpc:Vpc"
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+POLICY = "aws:iam/policy:Policy"
+POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
+DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+INSTANCE = "aws:ec2/instance:Instance"
 
 
 def urn(type_: str, name: str) -> str:
     return f"urn:pulumi:test::vpc-flow-logs::{type_}::{name}"
 
 
-def resource(type_: str, name: str, inputs: dict[str, Any] | None = None, *, protect: bool = False,
-             delete_before_replace: bool = False, dependencies: dict[str, list[str]] | None = None) -> dict:
+def resource(type_: str, name: str, inputs: Optional[dict[str, Any]] = None, *, protect: bool = False,
+             delete_before_replace: bool = False, dependencies: Optional[dict[str, list[str]]] = None) -> dict:
     return {"urn": urn(type_, name), "type": type_, "name": name, "parent": "",
             "inputs": inputs or {},
             "options": {"deleteBeforeReplace": delete_before_replace, "replaceOnChanges": [], "protect": protect,
@@ -22,62 +44,124 @@ def resource(type_: str, name: str, inputs: dict[str, Any] | None = None, *, pro
             "dependencies": dependencies or {}}
 
 
-def vpc(name: str = "vpc") -> dict:
-    return resource("aws:ec2/vpc:Vpc", name, {"cidrBlock": "10.0.0.0/16", "tags": TAGS})
-
-
-def trust(principal: dict | None = None, conditions: bool = True) -> str:
-    statement: dict[str, Any] = {"Effect": "Allow", "Action": "sts:AssumeRole",
-                                 "Principal": principal or {"Service": "vpc-flow-logs.amazonaws.com"}}
-    if conditions:
-        statement["Condition"] = {
-            "StringEquals": {"aws:SourceAccount": "123456789012"},
-            "ArnLike": {"aws:SourceArn": "arn:aws:ec2:ap-northeast-1:123456789012:vpc-flow-log/*"}}
-    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
-
-
-def permissions(actions: list[str] | None = None, resource_arn: str = f"{GROUP_ARN}:*") -> str:
+def trust(principal: Optional[dict] = None, conditions: Optional[dict] = None) -> str:
+    """A trust policy; by default only the flow-logs service, under both confused-deputy conditions."""
     return json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Resource": resource_arn,
-        "Action": actions or ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogGroups",
-                              "logs:DescribeLogStreams"]}]})
+        "Effect": "Allow", "Action": "sts:AssumeRole",
+        "Principal": principal or {"Service": "vpc-flow-logs.amazonaws.com"},
+        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                      "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:ap-northeast-1:{ACCOUNT}:vpc-flow-log/*"}}
+        if conditions is None else conditions}]})
 
 
-def delivery(trust_policy: str | None = None, policy: str | None = None, traffic_type: str = "ALL",
-             linked_to_vpc: bool = True, delete_before_replace: bool = True) -> list[dict]:
-    """A VPC, and a flow log with its role, role policy and log group, wired by reference."""
-    network = vpc()
-    group = resource("aws:cloudwatch/logGroup:LogGroup", "group", {"name": "/vpc-flow-logs/test", "tags": TAGS,
-                                                                   "retentionInDays": 7})
-    role = resource("aws:iam/role:Role", "role", {"assumeRolePolicy": trust_policy or trust(), "tags": TAGS})
-    role_policy = resource("aws:iam/rolePolicy:RolePolicy", "role-policy",
-                           {"role": "role-id", "policy": policy or permissions()},
+def permissions(actions: Optional[list[str]] = None, resource_arn: str = f"{GROUP_ARN}:*") -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": actions or DELIVERY_ACTIONS, "Resource": resource_arn}]})
+
+
+def vpc(name: str = "vpc") -> dict:
+    return resource(VPC, name, {"cidrBlock": "10.0.0.0/16", "tags": TAGS})
+
+
+def log_group(name: str = "group", *, protect: bool = True, **inputs: Any) -> dict:
+    return resource(LOG_GROUP, name, {"name": "/vpc-flow-logs/test", "retentionInDays": 30,
+                                      "kmsKeyId": f"arn:aws:kms:ap-northeast-1:{ACCOUNT}:key/k", "tags": TAGS,
+                                      **inputs}, protect=protect)
+
+
+@dataclass
+class Delivery:
+    """A VPC and its flow log, delivering into a log group through a role, all wired by reference."""
+
+    vpc: dict
+    group: dict
+    role: dict
+    role_policy: dict
+    flow_log: dict
+
+    @property
+    def resources(self) -> list[dict]:
+        return [self.vpc, self.group, self.role, self.role_policy, self.flow_log]
+
+
+def delivery(*, trust_policy: Optional[str] = None, policy: Optional[str] = None, traffic_type: str = "ALL",
+             linked_to_vpc: bool = True, delete_before_replace: bool = True) -> Delivery:
+    network, group = vpc(), log_group()
+    role = resource(ROLE, "role", {"assumeRolePolicy": trust_policy or trust(), "tags": TAGS})
+    role_policy = resource(ROLE_POLICY, "role-policy", {"role": "role", "policy": policy or permissions()},
                            dependencies={"role": [role["urn"]], "policy": [group["urn"]]})
     flow_log = resource(
-        "aws:ec2/flowLog:FlowLog", "flow-log",
+        FLOW_LOG, "flow-log",
         {"vpcId": "vpc-0123", "trafficType": traffic_type, "logDestination": GROUP_ARN,
-         "iamRoleArn": "arn:aws:iam::123456789012:role/role", "tags": TAGS},
+         "logDestinationType": "cloud-watch-logs", "iamRoleArn": f"arn:aws:iam::{ACCOUNT}:role/role",
+         "maxAggregationInterval": 60, "tags": TAGS},
         delete_before_replace=delete_before_replace,
         dependencies={"vpcId": [network["urn"]] if linked_to_vpc else [],
                       "logDestination": [group["urn"]], "iamRoleArn": [role["urn"]]})
-    return [network, group, role, role_policy, flow_log]
+    return Delivery(network, group, role, role_policy, flow_log)
 
 
-def ingress_rule(name: str, port: int, cidr: str, description: str = "needed", protocol: str = "tcp",
-                 to_port: int | None = None) -> dict:
-    cidr_key = "cidrIpv6" if ":" in cidr else "cidrIpv4"
-    return resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", name,
-                    {"securityGroupId": "sg-0123", "ipProtocol": protocol, "fromPort": port,
-                     "toPort": port if to_port is None else to_port, cidr_key: cidr, "description": description,
-                     "tags": TAGS})
+def attached_policy(role: dict, document: Optional[str] = None, *, literal_arn: Optional[str] = None) -> list[dict]:
+    """A RolePolicyAttachment of a Policy the stack defines, or of a literal (managed) policy ARN."""
+    if literal_arn:
+        return [resource(POLICY_ATTACHMENT, "attachment", {"role": "role", "policyArn": literal_arn},
+                         dependencies={"role": [role["urn"]]})]
+    policy = resource(POLICY, "policy", {"policy": document or permissions(), "tags": TAGS})
+    return [policy, resource(POLICY_ATTACHMENT, "attachment",
+                             {"role": "role", "policyArn": f"arn:aws:iam::{ACCOUNT}:policy/policy"},
+                             dependencies={"role": [role["urn"]], "policyArn": [policy["urn"]]})]
 
 
-def security_group(name: str, ingress: list[dict]) -> dict:
-    return resource("aws:ec2/securityGroup:SecurityGroup", name,
-                    {"vpcId": "vpc-0123", "description": "test", "ingress": ingress, "tags": TAGS})
+def default_group(vpc_urn: str, **inputs: Any) -> dict:
+    return resource(DEFAULT_SECURITY_GROUP, "default-sg", {"vpcId": "vpc-0123", "tags": TAGS, **inputs},
+                    dependencies={"vpcId": [vpc_urn]})
 
 
-def instance(name: str, http_tokens: str = "required", encrypted: bool = True) -> dict:
-    return resource("aws:ec2/instance:Instance", name,
-                    {"ami": "ami-0123", "instanceType": "t3.micro", "tags": TAGS,
-                     "metadataOptions": {"httpTokens": http_tokens}, "rootBlockDevice": {"encrypted": encrypted}})
+def ingress_rule(name: str, port: int, cidr: str, *, description: str = "office SSH", protocol: str = "tcp",
+                 to_port: Optional[int] = None, group_urn: Optional[str] = None) -> dict:
+    inputs: dict[str, Any] = {"securityGroupId": "sg-0123", "ipProtocol": protocol,
+                              "cidrIpv6" if ":" in cidr else "cidrIpv4": cidr, "description": description,
+                              "tags": TAGS}
+    if protocol != "-1":
+        inputs.update(fromPort=port, toPort=port if to_port is None else to_port)
+    return resource(INGRESS_RULE, name, inputs,
+                    dependencies={"securityGroupId": [group_urn]} if group_urn else None)
+
+
+def inline_entry(port: int, cidr: str, description: Optional[str] = "web clients", protocol: str = "tcp") -> dict:
+    entry: dict[str, Any] = {"protocol": protocol, "fromPort": port, "toPort": port,
+                             "ipv6CidrBlocks" if ":" in cidr else "cidrBlocks": [cidr]}
+    if description is not None:
+        entry["description"] = description
+    return entry
+
+
+def security_group(name: str, ingress: list[dict], egress: Optional[list[dict]] = None) -> dict:
+    return resource(SECURITY_GROUP, name, {"vpcId": "vpc-0123", "description": "web hosts", "ingress": ingress,
+                                           "egress": egress or [], "tags": TAGS})
+
+
+def legacy_rule(name: str, direction: str, port: int, cidr: str, description: str = "legacy rule") -> dict:
+    return resource(LEGACY_RULE, name, {"type": direction, "protocol": "tcp", "fromPort": port, "toPort": port,
+                                        "cidrBlocks": [cidr], "securityGroupId": "sg-0123",
+                                        "description": description})
+
+
+def instance(name: str = "host", *, http_tokens: str = "required", encrypted: bool = True) -> dict:
+    return resource(INSTANCE, name, {"ami": "ami-0123", "instanceType": "t3.micro", "tags": TAGS,
+                                     "metadataOptions": {"httpTokens": http_tokens},
+                                     "rootBlockDevice": {"encrypted": encrypted}})
+
+
+def compliant_stack() -> list[dict]:
+    """One of everything the rules look at, each as the rules want it."""
+    flow = delivery()
+    return [*flow.resources, default_group(flow.vpc["urn"]),
+            security_group("web-sg", [inline_entry(80, "10.0.0.0/8")], [inline_entry(443, "0.0.0.0/0")]),
+            ingress_rule("ssh-in", 22, "203.0.113.0/24"), instance()]
+
+
+def replaced(resources: list[dict], new: dict) -> list[dict]:
+    """`resources` with the one of the same URN swapped for `new`."""
+    assert any(r["urn"] == new["urn"] for r in resources), new["urn"]
+    return [new if r["urn"] == new["urn"] else r for r in resources]

@@ -1,12 +1,4 @@
-"""The pack's rules, one module per concern; importing them starts nothing."""
+"""The pack's rules, one module per concern, each exposing its `POLICIES`.
 
-from . import flow_logs, instances, log_groups, metric_filters, network, tags
-
-POLICIES = [
-    *flow_logs.POLICIES,
-    *log_groups.POLICIES,
-    *metric_filters.POLICIES,
-    *network.POLICIES,
-    *instances.POLICIES,
-    *tags.POLICIES,
-]
+Importing them starts nothing: only `policies/__main__.py` builds the PolicyPack, which serves.
+"""

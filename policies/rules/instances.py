@@ -1,20 +1,23 @@
-"""The hosts: metadata only through IMDSv2 sessions, and encrypted disks."""
+"""The hosts: instance metadata only through IMDSv2 sessions, and encrypted root disks."""
 
 from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
+
+from .common import label
 
 INSTANCE = "aws:ec2/instance:Instance"
 
 
 def ec2_imdsv2_required(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type == INSTANCE and (args.props.get("metadataOptions") or {}).get("httpTokens") != "required":
-        report_violation(f"{INSTANCE} '{args.name}' accepts IMDSv1: set metadata_options http_tokens='required'.")
+        report_violation(f"{label(INSTANCE, args.name)} still answers IMDSv1 requests, which SSRF can abuse: "
+                         "set metadata_options http_tokens='required'.")
 
 
 def ec2_root_volume_encrypted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
     if args.resource_type == INSTANCE and not (args.props.get("rootBlockDevice") or {}).get("encrypted"):
-        report_violation(f"{INSTANCE} '{args.name}' has an unencrypted root volume: set root_block_device "
+        report_violation(f"{label(INSTANCE, args.name)} has an unencrypted root volume: set root_block_device "
                          "encrypted=True.")
 
 

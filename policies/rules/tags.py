@@ -4,17 +4,30 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity
 
+from .common import label
+
 REQUIRED_TAGS = ("Project", "Environment")
-# The AWS types this pack knows to accept `tags` (checked against pulumi-aws by the tests).
+# The AWS types whose pulumi-aws resource class accepts `tags` (the tests hold this against the
+# SDK). Types without tags, such as Dashboard, LogMetricFilter, RolePolicy, Route,
+# RouteTableAssociation, TopicSubscription and SecurityGroupRule, are left alone.
 TAGGABLE_TYPES = frozenset({
-    "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/internetGateway:InternetGateway",
-    "aws:ec2/routeTable:RouteTable", "aws:ec2/securityGroup:SecurityGroup",
+    "aws:ec2/vpc:Vpc",
+    "aws:ec2/subnet:Subnet",
+    "aws:ec2/internetGateway:InternetGateway",
+    "aws:ec2/routeTable:RouteTable",
+    "aws:ec2/securityGroup:SecurityGroup",
     "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
-    "aws:ec2/instance:Instance", "aws:ec2/keyPair:KeyPair", "aws:ec2/flowLog:FlowLog",
-    "aws:cloudwatch/logGroup:LogGroup", "aws:cloudwatch/metricAlarm:MetricAlarm",
-    "aws:iam/role:Role", "aws:iam/policy:Policy", "aws:kms/key:Key", "aws:sns/topic:Topic",
+    "aws:ec2/instance:Instance",
+    "aws:ec2/keyPair:KeyPair",
+    "aws:ec2/flowLog:FlowLog",
+    "aws:cloudwatch/logGroup:LogGroup",
+    "aws:cloudwatch/metricAlarm:MetricAlarm",
+    "aws:iam/role:Role",
+    "aws:iam/policy:Policy",
+    "aws:kms/key:Key",
+    "aws:sns/topic:Topic",
 })
 
 
@@ -24,8 +37,8 @@ def required_tags(args: ResourceValidationArgs, report_violation: ReportViolatio
     tags = args.props.get("tags") or {}
     missing = [tag for tag in REQUIRED_TAGS if not tags.get(tag)]
     if missing:
-        report_violation(f"{args.resource_type} '{args.name}' lacks the tag(s) {', '.join(missing)}: pass the "
-                         "settings' base_tags to it.")
+        report_violation(f"{label(args.resource_type, args.name)} lacks the tag(s) {', '.join(missing)}: pass it "
+                         "the settings' base_tags (tags=settings.base_tags).")
 
 
 POLICIES = [
