@@ -7,6 +7,7 @@ options and property dependencies, exactly as carried by each RegisterResource r
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import runpy
 from dataclasses import dataclass, field
@@ -207,7 +208,15 @@ def render(stack: str, config: Mapping[str, str], secret_keys: Sequence[str] = (
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
-    _sync_await(run_pulumi_func(program))
+    try:
+        _sync_await(run_pulumi_func(program))
+    except BaseException:
+        # A program that fails midway leaves futures whose exceptions nobody retrieves; drop
+        # them now rather than let the garbage collector log them into a later test.
+        SETTINGS.rpc_manager.clear()
+        SETTINGS.outputs.clear()
+        gc.collect()
+        raise
     root = pulumi.runtime.settings.get_root_resource()
     outputs = _sync_await(pulumi.Output.from_input(root.outputs).future()) or {}
     return Rendering(stack=stack, registrations=monitor.registrations, outputs=outputs, invokes=monitor.invokes)
