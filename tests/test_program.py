@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import runpy
-from pathlib import Path
 
 import jsonschema
 import pulumi
@@ -14,7 +13,7 @@ import yaml
 
 from config.settings import CONFIG_KEYS, settings_from_stack_file
 from tests.conftest import REPO_ROOT, STACKS, stack_config, stack_file
-from tools.render import PROGRAM, Rendering, render, render_stack_file
+from tools.render import PROGRAM, render, render_stack_file
 
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 ROLE = "aws:iam/role:Role"
