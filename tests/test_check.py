@@ -147,3 +147,11 @@ def test_secure_values_are_shown_as_secret_and_never_decrypted(tmp_path):
     assert ciphertext not in result.stdout + result.stderr
     key_pair = next(r for r in json.loads(result.stdout)["resources"] if r["type"] == "aws:ec2/keyPair:KeyPair")
     assert key_pair["inputs"]["publicKey"] == "[secret]", key_pair["urn"]
+
+
+def test_unreadable_policy_config_exits_3_without_traceback(tmp_path, monkeypatch):
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "lab.json").write_text("{not json")
+    monkeypatch.setattr(check, "POLICY_PACK", tmp_path)
+    code, rendering, violations = check.check(stack_file("lab"))
+    assert (code, rendering, violations) == (check.EXIT_GATE_BROKEN, None, [])

@@ -3,7 +3,8 @@
 For each stack file: render the real program under Pulumi's mock runtime, hand every
 registration to `policies/` through the analyzer protocol (as `pulumi preview --policy-pack`
 would), print a preview-like tree and the violations, and exit 1 if anything mandatory is
-violated. Invalid config exits 2 with the config error alone.
+violated. Invalid config exits 2 with the config error alone; 3 means the policy pack
+itself could not run (its message says why).
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ from typing import Sequence
 
 import pulumi
 
-from tools.analyzer import PolicyPackSession, Violation, load_policy_config
+from tools.analyzer import PolicyPackError, PolicyPackSession, Violation, load_policy_config
 from tools.render import PROJECT_ROOT, ROOT_STACK_TYPE, Registration, Rendering, render_stack_file
 
 POLICY_PACK = PROJECT_ROOT / "policies"
-EXIT_OK, EXIT_VIOLATIONS, EXIT_CONFIG = 0, 1, 2
+EXIT_OK, EXIT_VIOLATIONS, EXIT_CONFIG, EXIT_GATE_BROKEN = 0, 1, 2, 3
 
 
 def policy_config_path(stack: str) -> Path:
@@ -96,7 +97,11 @@ def check(path: Path) -> tuple[int, Rendering | None, list[Violation]]:
     except pulumi.RunError as error:
         print(f"{path}: {error}", file=sys.stderr)
         return EXIT_CONFIG, None, []
-    violations = analyze(rendering)
+    try:
+        violations = analyze(rendering)
+    except PolicyPackError as error:
+        print(f"{path}: the policy gate could not run: {error}", file=sys.stderr)
+        return EXIT_GATE_BROKEN, None, []
     failed = any(v.enforcement == "mandatory" for v in violations)
     return (EXIT_VIOLATIONS if failed else EXIT_OK), rendering, violations
 
