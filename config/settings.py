@@ -370,6 +370,11 @@ def _stack_file_config(path: Path) -> dict[str, Any]:
     return config
 
 
+def stack_file_of(stack: str) -> Path:
+    """`config/Pulumi.lab.yaml` for `lab`, wherever the tool runs from."""
+    return CONFIG_DIR / f"Pulumi.{stack}.yaml"
+
+
 def stack_name_of(path: Path) -> str:
     """`lab` for `Pulumi.lab.yaml`."""
     match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)

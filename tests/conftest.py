@@ -10,12 +10,12 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from config.settings import config_from_stack_file  # noqa: E402
+from config.settings import CONFIG_DIR, config_from_stack_file, stack_name_of  # noqa: E402
+from config.settings import stack_file_of as stack_file  # noqa: E402
 from tools.render import Rendering, render_stack_file  # noqa: E402
 
-CONFIG_DIR = REPO_ROOT / "config"
 STACK_FILES = sorted(CONFIG_DIR.glob("Pulumi.*.yaml"))
-STACKS = [path.name.split(".")[1] for path in STACK_FILES]
+STACKS = [stack_name_of(path) for path in STACK_FILES]
 SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
 
 
@@ -24,10 +24,6 @@ def shared_reference() -> Path:
     """`../shared/reference`, used as it is; its absence is a failure, not a skip."""
     assert SHARED_REFERENCE.is_dir(), f"missing shared reference data at {SHARED_REFERENCE}"
     return SHARED_REFERENCE
-
-
-def stack_file(stack: str) -> Path:
-    return CONFIG_DIR / f"Pulumi.{stack}.yaml"
 
 
 def stack_config(stack: str) -> dict[str, str]:

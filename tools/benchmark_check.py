@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 
+from config.settings import stack_file_of
 from tools.render import PROJECT_ROOT
 
 RUNS = 5
@@ -17,7 +18,7 @@ RUNS = 5
 
 def main() -> int:
     stack = sys.argv[1] if len(sys.argv) > 1 else "lab"
-    command = [sys.executable, "-m", "tools.check", str(PROJECT_ROOT / "config" / f"Pulumi.{stack}.yaml")]
+    command = [sys.executable, "-m", "tools.check", str(stack_file_of(stack))]
     timings = []
     for _ in range(RUNS):
         started = time.perf_counter()

@@ -23,11 +23,11 @@ from urllib.parse import urlsplit
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from config.settings import CONFIG_DIR, config_from_stack_file
+from config.settings import config_from_stack_file, stack_file_of
 from tools.emulator import LOOPBACK, moto_client, require_loopback
 from tools.render import PROJECT_ROOT
 
-LOCAL_STACK_FILE = CONFIG_DIR / "Pulumi.local.yaml"
+LOCAL_STACK_FILE = stack_file_of("local")
 STATE_DIR = PROJECT_ROOT / ".pulumi-state"
 PID_FILE = "moto-server.pid"
 LOG_FILE = "moto-server.log"

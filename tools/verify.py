@@ -31,7 +31,7 @@ import boto3
 import pulumi
 from botocore.exceptions import BotoCoreError, ClientError
 
-from config.settings import Settings, settings_from_stack_file
+from config.settings import Settings, settings_from_stack_file, stack_file_of
 from flowlogs.fields import format_string
 from flowlogs.records import FlowRecord, parse_record, protocol_name
 
@@ -494,7 +494,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 def main(argv: Optional[Sequence[str]] = None, *, prober: Optional[Prober] = None,
          out: Optional[TextIO] = None) -> int:
     args = parse_args(argv)
-    stack_file = args.stack_file or Path("config") / f"Pulumi.{args.stack}.yaml"
+    stack_file = args.stack_file or stack_file_of(args.stack)
     try:
         settings = settings_from_stack_file(stack_file)
         check_fields(settings.log_fields, stack_file)
