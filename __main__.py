@@ -65,7 +65,7 @@ if settings.monitoring.enabled:
 
 hosts = [
     pulumi.Output.all(
-        name=instance._name,
+        name=host_name,
         instanceId=instance.id,
         subnetId=instance.subnet_id,
         availabilityZone=instance.availability_zone,
@@ -73,15 +73,15 @@ hosts = [
         privateIp=instance.private_ip,
         networkInterfaceId=instance.primary_network_interface_id,
     ).apply(lambda host: {**host, "url": f"http://{host['publicIp']}/"})
-    for instance in web.instances
+    for host_name, instance in web.instances.items()
 ]
 
 pulumi.export("region", settings.region)
 pulumi.export("vpcId", network.vpc.id)
 pulumi.export("subnetIds", [subnet.id for subnet in network.subnets])
-pulumi.export("instanceIds", [instance.id for instance in web.instances])
-pulumi.export("publicIps", [instance.public_ip for instance in web.instances])
-pulumi.export("urls", [instance.public_ip.apply(lambda ip: f"http://{ip}/") for instance in web.instances])
+pulumi.export("instanceIds", [instance.id for instance in web.instances.values()])
+pulumi.export("publicIps", [instance.public_ip for instance in web.instances.values()])
+pulumi.export("urls", [host.apply(lambda entry: entry["url"]) for host in hosts])
 pulumi.export("logGroupName", delivery.log_group.name)
 pulumi.export("flowLogId", delivery.flow_log.id)
 pulumi.export("flowLogRoleArn", delivery.role.arn)

@@ -54,7 +54,8 @@ class WebServers(pulumi.ComponentResource):
     """A security group allowing only SSH and HTTP, and one hardened Apache host per subnet."""
 
     security_group: aws.ec2.SecurityGroup
-    instances: list[aws.ec2.Instance]
+    # Host name (the page's title and the Name tag) -> its instance.
+    instances: dict[str, aws.ec2.Instance]
 
     def __init__(self, name: str, args: WebServersArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("vpcflowlogs:index:WebServers", name, None, opts)
@@ -106,10 +107,10 @@ class WebServers(pulumi.ComponentResource):
             opts=pulumi.InvokeOptions(parent=self),
         ).value
 
-        self.instances = []
+        self.instances = {}
         for index, subnet_id in enumerate(args.subnet_ids):
             host_name = f"{name}-{index}"
-            self.instances.append(aws.ec2.Instance(
+            self.instances[host_name] = aws.ec2.Instance(
                 host_name,
                 ami=ami,
                 instance_type=args.instance_type,
@@ -125,9 +126,9 @@ class WebServers(pulumi.ComponentResource):
                     encrypted=True, volume_type="gp3"),
                 tags={**args.tags, "Name": host_name},
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.start_after)),
-            ))
+            )
 
         self.register_outputs({
             "security_group_id": self.security_group.id,
-            "instance_ids": [instance.id for instance in self.instances],
+            "instance_ids": [instance.id for instance in self.instances.values()],
         })
