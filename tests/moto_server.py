@@ -8,7 +8,7 @@ from typing import Iterator
 
 from moto.server import ThreadedMotoServer
 
-LOOPBACK = "127.0.0.1"
+from tools.emulator import LOOPBACK
 
 
 def free_port() -> int:
