@@ -14,10 +14,10 @@ from typing import Any, Optional
 from pulumi_policy import ReportViolation, Severity, StackValidationArgs, StackValidationPolicy
 
 from .common import referenced
+from .flow_logs import FLOW_LOG
+from .log_groups import LOG_GROUP
 
 METRIC_FILTER = "aws:cloudwatch/logMetricFilter:LogMetricFilter"
-LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
-FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 # What AWS writes when a flow log has no logFormat (record version 2).
 DEFAULT_FIELDS = ("version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport",
                   "protocol", "packets", "bytes", "start", "end", "action", "log-status")
