@@ -12,7 +12,7 @@ from functools import lru_cache
 from types import MappingProxyType
 from typing import Mapping, Optional, Union
 
-from flowlogs.fields import DEFAULT_FIELDS, format_string, parse_log_format
+from flowlogs.fields import DEFAULT_FIELDS, FIELDS, KNOWN_FIELDS, enumerated_values, format_string, parse_log_format
 
 # What AWS writes for a field that has no value (and for every traffic field of NODATA/SKIPDATA).
 MISSING = "-"
@@ -22,12 +22,11 @@ LOG_STATUSES = ("OK", "NODATA", "SKIPDATA")
 # Intervals in which no traffic was recorded: nothing arrived, or records were skipped.
 GAP_STATUSES = ("NODATA", "SKIPDATA")
 
-INTEGER_FIELDS = frozenset({"version", "srcport", "dstport", "protocol", "packets", "bytes",
-                            "start", "end", "tcp-flags"})
-# Refused where AWS allows only these words, so a record read in the wrong format fails loudly.
+# Whole numbers: the fields AWS types as integers in Parquet delivery.
+INTEGER_FIELDS = frozenset(name for name, spec in FIELDS.items() if spec.parquet_type in ("INT_32", "INT_64"))
+# Refused where AWS allows only these codes, so a record read in the wrong format fails loudly.
 ENUMERATED_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
-    "action": ACTIONS,
-    "log-status": LOG_STATUSES,
+    name: codes for name in KNOWN_FIELDS if (codes := enumerated_values(name))
 })
 
 PROTOCOL_NAMES: Mapping[int, str] = MappingProxyType({1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6"})
@@ -84,11 +83,10 @@ def _value(name: str, text: str, line: str) -> Value:
     if name in INTEGER_FIELDS:
         if not (text.isascii() and text.isdigit()):
             raise RecordFormatError(f"field '{name}' is '{text}', not a whole number, in record {line!r}")
-        return int(text)
     allowed = ENUMERATED_FIELDS.get(name)
     if allowed is not None and text not in allowed:
         raise RecordFormatError(f"field '{name}' is '{text}', not one of {', '.join(allowed)}, in record {line!r}")
-    return text
+    return int(text) if name in INTEGER_FIELDS else text
 
 
 def parse_record(line: str, fields: tuple[str, ...] = DEFAULT_FIELDS) -> FlowRecord:

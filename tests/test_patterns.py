@@ -15,6 +15,7 @@ from flowlogs.fields import DEFAULT_FIELDS, KNOWN_FIELDS, format_string, parse_l
 from flowlogs.patterns import (BYTES_BY_ACTION, EXTERNAL_SSH, MAX_PATTERN_LENGTH, REJECTED_FLOWS, REJECTED_PACKETS,
                                MetricFilter, MissingFieldError, UnexpressibleCidrError, insights_queries,
                                metric_filters, outside_cidr, parse_command, pattern_name)
+from flowlogs.records import ENUMERATED_FIELDS, INTEGER_FIELDS
 from tests.cloudwatch_pattern import Published, UnsupportedPattern, matches, parse, published
 from tests.conftest import stack_file
 
@@ -171,6 +172,13 @@ FIELD_VALUES: dict[str, st.SearchStrategy[str]] = {
     "flow-direction": st.sampled_from(["ingress", "egress"]),
     "traffic-path": st.sampled_from(["-", *"12345678"]),
 }
+# The newer fields (ECS, transit gateway, reject-reason, ...) get values of their table type.
+FIELD_VALUES.update({
+    name: (st.sampled_from(["-", *ENUMERATED_FIELDS[name]]) if name in ENUMERATED_FIELDS
+           else st.integers(0, 2**31).map(str) if name in INTEGER_FIELDS
+           else st.one_of(st.just("-"), hex_id("x-", 8)))
+    for name in KNOWN_FIELDS if name not in FIELD_VALUES and name != "srcaddr"
+})
 # Kept in NODATA and SKIPDATA records; every other field is "-".
 NO_TRAFFIC_KEPT = {"version", "account-id", "interface-id", "start", "end", "region", "az-id", "vpc-id",
                    "subnet-id", "instance-id"}

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from config.settings import settings_from_stack_file
 from flowlogs.fields import DEFAULT_FIELDS, KNOWN_FIELDS, LogFormatError, parse_log_format
-from flowlogs.records import (ACTIONS, ATTRIBUTE_FIELDS, INTEGER_FIELDS, LOG_STATUSES, FlowRecord,
+from flowlogs.records import (ATTRIBUTE_FIELDS, ENUMERATED_FIELDS, INTEGER_FIELDS, FlowRecord,
                               RecordFormatError, parse_record, protocol_name)
 from tests.conftest import stack_file
 
@@ -158,12 +158,11 @@ TOKEN = st.text("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.
 
 
 def field_value(name: str) -> st.SearchStrategy[object]:
-    if name in INTEGER_FIELDS:
+    if name in ENUMERATED_FIELDS:
+        codes = ENUMERATED_FIELDS[name]
+        present = st.sampled_from([int(code) for code in codes] if name in INTEGER_FIELDS else codes)
+    elif name in INTEGER_FIELDS:
         present = st.integers(0, 2**64)
-    elif name == "action":
-        present = st.sampled_from(ACTIONS)
-    elif name == "log-status":
-        present = st.sampled_from(LOG_STATUSES)
     else:
         present = TOKEN
     return st.none() | present
