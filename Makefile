@@ -11,8 +11,13 @@ FORMAT ?= text
 OUTPUTS ?=
 TIMEOUT ?=
 POLL ?=
+# `make analyze SOURCE=<file, folder, s3://bucket/prefix or cwl://group> [QUERY=] [VPC_CIDR=] [STACK=] [FORMAT=json]`
+SOURCE ?=
+QUERY ?=
+VPC_CIDR ?=
+ENDPOINT_URL ?=
 
-.PHONY: check test verify benchmark up-local down-local clean
+.PHONY: check test verify benchmark analyze benchmark-analyze up-local down-local clean
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -32,6 +37,16 @@ verify: $(STAMP)
 benchmark: $(STAMP)
 	$(PYTHON) -m tools.benchmark_check $(or $(STACK),lab)
 
+analyze: $(STAMP)
+	@test -n "$(SOURCE)" || { echo "make analyze needs SOURCE=<file, folder, s3://bucket/prefix or cwl://group>" >&2; exit 2; }
+	$(PYTHON) -m tools.analyze "$(SOURCE)" --format $(FORMAT) $(if $(QUERY),--query $(QUERY),) \
+		$(if $(VPC_CIDR),--vpc-cidr $(VPC_CIDR),) $(if $(STACK),--stack $(STACK),) \
+		$(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL),)
+
+# 10 million synthetic records (written once to .benchmark-data/), plain gz and Parquet.
+benchmark-analyze: $(STAMP)
+	$(PYTHON) -m tools.benchmark_analyze
+
 up-local: $(STAMP)
 	bash tools/local_stack.sh up
 
@@ -39,4 +54,4 @@ down-local: $(STAMP)
 	bash tools/local_stack.sh down
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis .benchmark-data

@@ -286,7 +286,7 @@ def test_aws_refuses_a_second_identical_flow_log_so_replacement_deletes_first(ac
 
 
 @pytest.mark.parametrize("program, message", [
-    (lambda: aws.s3.Bucket("logs"), "no handler for the resource type aws:s3/bucket:Bucket"),
+    (lambda: aws.sqs.Queue("jobs"), "no handler for the resource type aws:sqs/queue:Queue"),
     (lambda: aws.get_region(), "no handler for the lookup aws:index/getRegion:getRegion"),
     (lambda: aws.ec2.Vpc("ipv6", cidr_block="10.0.0.0/16", assign_generated_ipv6_cidr_block=True),
      "does not send the input\\(s\\) assignGeneratedIpv6CidrBlock"),

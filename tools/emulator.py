@@ -654,3 +654,122 @@ def _query_definition(mocks: MotoMocks, region: str, name: str, inputs: Inputs) 
     mocks.not_in_moto.append(f"{QUERY_DEFINITION} {name}")
     query_id = str(uuid.uuid4())
     return query_id, {"queryDefinitionId": query_id}
+
+
+# --- Athena over S3 ------------------------------------------------------------------------------
+
+@_handles(RESOURCES, "aws:s3/bucket:Bucket", "bucket", "bucketPrefix", "forceDestroy", "tags")
+def _bucket(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    s3 = mocks.client("s3", region)
+    bucket = _autoname(name, inputs.get("bucket"), inputs.get("bucketPrefix"))
+    s3.create_bucket(Bucket=bucket, **({} if region == "us-east-1" else
+                                       {"CreateBucketConfiguration": {"LocationConstraint": region}}))
+    if inputs.get("tags"):
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_list(inputs["tags"])})
+    return bucket, {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}"}
+
+
+PUBLIC_ACCESS_BLOCK = {"blockPublicAcls": "BlockPublicAcls", "blockPublicPolicy": "BlockPublicPolicy",
+                       "ignorePublicAcls": "IgnorePublicAcls", "restrictPublicBuckets": "RestrictPublicBuckets"}
+
+
+@_handles(RESOURCES, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "bucket", *PUBLIC_ACCESS_BLOCK)
+def _bucket_public_access_block(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    configuration = {api: inputs.get(key, False) for key, api in PUBLIC_ACCESS_BLOCK.items()}
+    mocks.client("s3", region).put_public_access_block(Bucket=inputs["bucket"],
+                                                       PublicAccessBlockConfiguration=configuration)
+    return inputs["bucket"], {}
+
+
+SSE_DEFAULT = {"sseAlgorithm": "SSEAlgorithm", "kmsMasterKeyId": "KMSMasterKeyID"}
+
+
+@_handles(RESOURCES, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+          "bucket", "rules")
+def _bucket_encryption(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    rules = [{**_present(BucketKeyEnabled=rule.get("bucketKeyEnabled")),
+              "ApplyServerSideEncryptionByDefault": _renamed(rule.get("applyServerSideEncryptionByDefault"),
+                                                             SSE_DEFAULT, f"{name} rules")}
+             for rule in inputs["rules"]]
+    mocks.client("s3", region).put_bucket_encryption(Bucket=inputs["bucket"],
+                                                     ServerSideEncryptionConfiguration={"Rules": rules})
+    return inputs["bucket"], {}
+
+
+@_handles(RESOURCES, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "bucket", "rules")
+def _bucket_lifecycle(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    def rule(item: Mapping[str, Any]) -> dict[str, Any]:
+        known = {"id", "status", "filter", "expiration"}
+        if set(item) - known:
+            raise NotImplementedError(f"{name}: the moto emulator does not send {', '.join(sorted(set(item) - known))}")
+        return _present(ID=item.get("id"), Status=item["status"],
+                        Filter=_renamed(item.get("filter"), {"prefix": "Prefix"}, f"{name} filter"),
+                        Expiration=_renamed(item.get("expiration"), {"days": "Days"}, f"{name} expiration"))
+    mocks.client("s3", region).put_bucket_lifecycle_configuration(
+        Bucket=inputs["bucket"], LifecycleConfiguration={"Rules": [rule(item) for item in inputs["rules"]]})
+    return inputs["bucket"], {}
+
+
+@_handles(RESOURCES, "aws:glue/catalogDatabase:CatalogDatabase", "name", "description", "tags")
+def _glue_database(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    mocks.client("glue", region).create_database(
+        DatabaseInput=_present(Name=inputs["name"], Description=inputs.get("description")),
+        **_present(Tags=inputs.get("tags")))
+    return f"{mocks.account_id}:{inputs['name']}", {"name": inputs["name"]}
+
+
+SERDE = {"serializationLibrary": "SerializationLibrary", "parameters": "Parameters", "name": "Name"}
+COLUMN = {"name": "Name", "type": "Type", "comment": "Comment"}
+STORAGE_DESCRIPTOR = {"location": "Location", "inputFormat": "InputFormat", "outputFormat": "OutputFormat",
+                      "serDeInfo": "SerdeInfo", "columns": "Columns", "compressed": "Compressed",
+                      "parameters": "Parameters"}
+
+
+@_handles(RESOURCES, "aws:glue/catalogTable:CatalogTable", "databaseName", "name", "tableType", "parameters",
+          "partitionKeys", "storageDescriptor", "description")
+def _glue_table(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    where = f"{name} storageDescriptor"
+    storage = _renamed(inputs.get("storageDescriptor"), STORAGE_DESCRIPTOR, where)
+    if "SerdeInfo" in storage:
+        storage["SerdeInfo"] = _renamed(storage["SerdeInfo"], SERDE, where)
+    storage["Columns"] = [_renamed(column, COLUMN, where) for column in storage.get("Columns", [])]
+    mocks.client("glue", region).create_table(DatabaseName=inputs["databaseName"], TableInput=_present(
+        Name=inputs["name"], Description=inputs.get("description"), TableType=inputs.get("tableType"),
+        Parameters=inputs.get("parameters"), StorageDescriptor=storage,
+        PartitionKeys=[_renamed(key, COLUMN, f"{name} partitionKeys") for key in inputs.get("partitionKeys", [])]))
+    return f"{mocks.account_id}:{inputs['databaseName']}:{inputs['name']}", {"name": inputs["name"]}
+
+
+WORKGROUP_CONFIGURATION = {"enforceWorkgroupConfiguration": "EnforceWorkGroupConfiguration",
+                           "publishCloudwatchMetricsEnabled": "PublishCloudWatchMetricsEnabled",
+                           "bytesScannedCutoffPerQuery": "BytesScannedCutoffPerQuery",
+                           "resultConfiguration": "ResultConfiguration",
+                           "requesterPaysEnabled": "RequesterPaysEnabled"}
+RESULT_CONFIGURATION = {"outputLocation": "OutputLocation", "encryptionConfiguration": "EncryptionConfiguration"}
+RESULT_ENCRYPTION = {"encryptionOption": "EncryptionOption", "kmsKeyArn": "KmsKey"}
+
+
+@_handles(RESOURCES, "aws:athena/workgroup:Workgroup", "name", "description", "configuration", "state",
+          "forceDestroy", "tags")
+def _athena_workgroup(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    where = f"{name} configuration"
+    configuration = _renamed(inputs.get("configuration"), WORKGROUP_CONFIGURATION, where)
+    if "ResultConfiguration" in configuration:
+        result = _renamed(configuration["ResultConfiguration"], RESULT_CONFIGURATION, where)
+        if "EncryptionConfiguration" in result:
+            result["EncryptionConfiguration"] = _renamed(result["EncryptionConfiguration"], RESULT_ENCRYPTION, where)
+        configuration["ResultConfiguration"] = result
+    athena = mocks.client("athena", region)
+    athena.create_work_group(**_present(Name=inputs["name"], Description=inputs.get("description"),
+                                        Configuration=configuration, Tags=_tag_list(inputs.get("tags"))))
+    return inputs["name"], {"name": inputs["name"],
+                            "arn": f"arn:aws:athena:{region}:{mocks.account_id}:workgroup/{inputs['name']}"}
+
+
+@_handles(RESOURCES, "aws:athena/namedQuery:NamedQuery", "name", "database", "workgroup", "query", "description")
+def _athena_named_query(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    athena = mocks.client("athena", region)
+    query_id = athena.create_named_query(**_present(
+        Name=inputs["name"], Database=inputs["database"], WorkGroup=inputs.get("workgroup"),
+        QueryString=inputs["query"], Description=inputs.get("description")))["NamedQueryId"]
+    return query_id, {}
