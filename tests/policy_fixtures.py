@@ -165,3 +165,36 @@ def replaced(resources: list[dict], new: dict) -> list[dict]:
     """`resources` with the one of the same URN swapped for `new`."""
     assert any(r["urn"] == new["urn"] for r in resources), new["urn"]
     return [new if r["urn"] == new["urn"] else r for r in resources]
+
+
+BUCKET = "aws:s3/bucket:Bucket"
+WORKGROUP = "aws:athena/workgroup:Workgroup"
+GLUE_TABLE = "aws:glue/catalogTable:CatalogTable"
+DEFAULT_COLUMNS = ["version", "account_id", "interface_id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol",
+                   "packets", "bytes", "start", "end", "action", "log_status"]
+
+
+def workgroup(name: str = "workgroup", *, enforce: bool = True, encryption: Optional[str] = "SSE_S3") -> dict:
+    result: dict[str, Any] = {"outputLocation": "s3://query-results/"}
+    if encryption:
+        result["encryptionConfiguration"] = {"encryptionOption": encryption}
+    return resource(WORKGROUP, name, {"name": name, "tags": TAGS, "configuration": {
+        "enforceWorkgroupConfiguration": enforce, "bytesScannedCutoffPerQuery": 10_000_000_000,
+        "resultConfiguration": result}})
+
+
+def s3_parquet_delivery(columns: list[str], log_format: Optional[str] = None) -> list[dict]:
+    """A flow log delivering Parquet into a bucket, and a Glue table over that bucket, linked by reference."""
+    network, bucket = vpc(), resource(BUCKET, "records", {"tags": TAGS})
+    inputs = {"vpcId": "vpc-0123", "trafficType": "ALL", "logDestination": "arn:aws:s3:::records",
+              "logDestinationType": "s3", "destinationOptions": {"fileFormat": "parquet"}, "tags": TAGS}
+    if log_format:
+        inputs["logFormat"] = log_format
+    flow_log = resource(FLOW_LOG, "s3-flow-log", inputs, delete_before_replace=True,
+                        dependencies={"vpcId": [network["urn"]], "logDestination": [bucket["urn"]]})
+    table = resource(GLUE_TABLE, "records-table", {
+        "databaseName": "flow_logs", "name": "flow_logs", "tableType": "EXTERNAL_TABLE",
+        "storageDescriptor": {"location": "s3://records/AWSLogs/",
+                              "columns": [{"name": column, "type": "string"} for column in columns]}},
+        dependencies={"storageDescriptor": [bucket["urn"]]})
+    return [network, bucket, flow_log, table]

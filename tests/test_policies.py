@@ -22,9 +22,10 @@ import pytest
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from tests.conftest import STACKS
-from tests.policy_fixtures import (PACK, ROLE, TAGS, attached_policy, compliant_stack, default_group, delivery,
-                                   ingress_rule, inline_entry, instance, legacy_rule, log_group, permissions,
-                                   replaced, resource, security_group, trust, vpc)
+from tests.policy_fixtures import (DEFAULT_COLUMNS, PACK, ROLE, TAGS, attached_policy, compliant_stack,
+                                   default_group, delivery, ingress_rule, inline_entry, instance, legacy_rule,
+                                   log_group, permissions, replaced, resource, s3_parquet_delivery, security_group,
+                                   trust, vpc, workgroup)
 from tools.analyzer import PolicyPackError, PolicyPackSession, Violation, load_policy_config
 from tools.render import UNKNOWN
 
@@ -33,7 +34,7 @@ ALL_RULES = {
     "flow-log-role-least-privilege", "log-group-retention", "log-group-encrypted", "log-group-protected",
     "ssh-not-open-to-world", "http-open-to-world", "ec2-imdsv2-required", "ec2-root-volume-encrypted",
     "security-group-rules-described", "default-security-group-closed", "required-tags",
-    "metric-filter-matches-log-format",
+    "metric-filter-matches-log-format", "athena-workgroup-results-encrypted", "glue-table-matches-log-format",
 }
 LAB_ADVISORY = {"ssh-not-open-to-world", "http-open-to-world", "log-group-encrypted", "log-group-protected"}
 ADVISORY_BY_STACK = {
@@ -529,3 +530,41 @@ def test_what_the_pack_logs_to_the_engine_is_kept_and_errors_fail_the_analysis()
         engine.Log(engine_pb2.LogRequest(severity=engine_pb2.ERROR, message="rule crashed"))
         with pytest.raises(PolicyPackError, match="error: rule crashed"):
             session.analyze([log_group()])
+
+
+# athena-workgroup-results-encrypted
+
+def test_enforced_workgroup_with_encrypted_results_passes(pack):
+    assert violations_of(pack, "athena-workgroup-results-encrypted", [workgroup()]) == []
+
+
+@pytest.mark.parametrize("culprit, expected", [
+    (workgroup(enforce=False), "does not enforce its configuration"),
+    (workgroup(encryption=None), "encrypts results with 'None'"),
+], ids=["not enforced", "unencrypted"])
+def test_workgroup_that_lets_results_leave_unencrypted_fails(pack, culprit, expected):
+    violation = assert_flags(pack, "athena-workgroup-results-encrypted", [culprit], culprit)
+    assert expected in violation.message, violation.message
+
+
+# glue-table-matches-log-format
+
+def test_glue_table_with_the_default_formats_columns_passes(pack):
+    assert violations_of(pack, "glue-table-matches-log-format", s3_parquet_delivery(DEFAULT_COLUMNS)) == []
+
+
+def test_glue_table_with_a_custom_formats_columns_passes(pack):
+    resources = s3_parquet_delivery(["srcaddr", "dstaddr", "vpc_id"], log_format="${srcaddr} ${dstaddr} ${vpc-id}")
+    assert violations_of(pack, "glue-table-matches-log-format", resources) == []
+
+
+@pytest.mark.parametrize("columns", [
+    DEFAULT_COLUMNS[:-1],
+    [DEFAULT_COLUMNS[1], DEFAULT_COLUMNS[0], *DEFAULT_COLUMNS[2:]],
+    [*DEFAULT_COLUMNS, "vpc_id"],
+], ids=["missing", "reordered", "extra"])
+def test_glue_table_whose_columns_differ_from_the_format_fails(pack, columns):
+    resources = s3_parquet_delivery(columns)
+    table = resources[-1]
+    violation = assert_flags(pack, "glue-table-matches-log-format", resources, table)
+    assert "'s3-flow-log'" in violation.message, violation.message
