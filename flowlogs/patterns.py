@@ -31,6 +31,7 @@ REJECTED_PACKETS = "rejected-packets"
 EXTERNAL_SSH = "external-ssh"
 BYTES_BY_ACTION = "bytes-by-action"
 
+SUMMARY = "summary"
 TOP_TALKERS = "top-talkers"
 REJECTED_BY_PORT = "rejected-by-port"
 SSH_SOURCES = "ssh-sources"
@@ -212,15 +213,28 @@ def _insights_query(fields: Sequence[str], key: str, title: str, needs: Sequence
     return InsightsQuery(key, title, f"{parse_command(fields)} | {steps}")
 
 
+SUMMARY_FIELDS = ("action", "log-status", "bytes", "start", "end")
+
+
 def insights_queries(fields: Sequence[str], vpc_cidr: str) -> tuple[InsightsQuery, ...]:
-    """Saved queries: who talks most, what gets rejected, and who reaches SSH from outside."""
-    return (
-        _insights_query(fields, TOP_TALKERS, "Top talkers by bytes", ["srcaddr", "dstaddr", "bytes"],
-                        'filter srcaddr != "-" | stats sum(bytes) as total_bytes by srcaddr, dstaddr '
-                        "| sort total_bytes desc | limit 20"),
-        _insights_query(fields, REJECTED_BY_PORT, "Rejected traffic by port", ["action", "dstport", "protocol"],
-                        'filter action = "REJECT" | stats count(*) as flows by dstport, protocol '
-                        "| sort flows desc | limit 20"),
+    """Saved queries: the same questions `flowlogs.queries` asks of DuckDB and Athena.
+
+    What the records hold, who talks most, what gets rejected, and who reaches SSH from outside.
+    The summary is left out for a format without its fields, so that it widens no requirement
+    monitoring already places on `logFormat`.
+    """
+    summary = () if set(SUMMARY_FIELDS) - set(fields) else (
+        _insights_query(fields, SUMMARY, "Records by action and status", SUMMARY_FIELDS,
+                        "stats count(*) as records, sum(bytes) as total_bytes, min(start) as first_start, "
+                        "max(end) as last_end by action, log_status"),)
+    return summary + (
+        _insights_query(fields, TOP_TALKERS, "Top talkers by bytes", ["srcaddr", "dstaddr", "bytes", "packets"],
+                        'filter srcaddr != "-" | stats sum(bytes) as total_bytes, sum(packets) as total_packets, '
+                        "count(*) as flows by srcaddr, dstaddr | sort total_bytes desc | limit 20"),
+        _insights_query(fields, REJECTED_BY_PORT, "Rejected traffic by port",
+                        ["action", "dstport", "protocol", "packets"],
+                        'filter action = "REJECT" | stats count(*) as flows, sum(packets) as total_packets '
+                        "by dstport, protocol | sort flows desc | limit 20"),
         _insights_query(fields, SSH_SOURCES, "SSH sources outside the VPC",
                         ["srcaddr", "dstport", "protocol", "action"],
                         f"filter dstport = {SSH_PORT} and protocol = {TCP} "

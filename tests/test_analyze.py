@@ -20,7 +20,8 @@ import sqlglot
 from sqlglot import ErrorLevel
 
 from flowlogs.fields import DEFAULT_FIELDS, format_string, parse_log_format
-from flowlogs.queries import QUERY_NAMES, build_queries
+from flowlogs.patterns import SSH_SOURCES, insights_queries
+from flowlogs.queries import QUERY_NAMES, SSH_FROM_OUTSIDE, build_queries
 from flowlogs.records import FlowRecord, parse_record
 from tests.moto_server import running_moto_server
 from tools import analyze as analyze_tool
@@ -33,6 +34,7 @@ VPC_CIDR = "10.0.0.0/16"
 CUSTOM_FORMAT = ("${log-status} ${vpc-id} ${subnet-id} ${srcaddr} ${dstaddr} ${pkt-srcaddr} ${srcport} ${dstport} "
                  "${protocol} ${tcp-flags} ${type} ${packets} ${bytes} ${start} ${end} ${action} ${flow-direction}")
 TOP_N = 20
+INSIGHTS_COUNTERPART = {SSH_FROM_OUTSIDE: SSH_SOURCES}
 
 
 # The independent computation
@@ -197,6 +199,18 @@ def test_ssh_from_outside_without_a_vpc_block_is_left_out():
     queries, left_out = build_queries(DEFAULT_FIELDS, None)
     assert "ssh-from-outside" not in [q.name for q in queries]
     assert [item.name for item in left_out] == ["ssh-from-outside"] and "--vpc-cidr" in left_out[0].reason
+
+
+def test_saved_logs_insights_queries_ask_the_same_questions():
+    """CloudWatch keeps its own syntax; each SQL query has a saved Logs Insights counterpart."""
+    insights = {query.key for query in insights_queries(DEFAULT_FIELDS, VPC_CIDR)}
+    assert {INSIGHTS_COUNTERPART.get(name, name) for name in QUERY_NAMES} == insights
+
+
+def test_logs_insights_summary_is_left_out_for_a_format_without_its_fields():
+    fields = tuple(f for f in DEFAULT_FIELDS if f != "log-status")
+    keys = [query.key for query in insights_queries(fields, VPC_CIDR)]
+    assert "summary" not in keys and "top-talkers" in keys, keys
 
 
 # Outside the VPC, exactly

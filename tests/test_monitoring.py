@@ -17,6 +17,7 @@ from components.monitoring import Monitoring, MonitoringArgs, monitoring_plan
 from config.settings import AlarmSettings, MonitoringSettings, settings_from_config
 from flowlogs.fields import DEFAULT_FIELDS, format_string, parse_log_format
 from flowlogs.patterns import metric_filters
+from flowlogs.queries import QUERY_NAMES
 from tests.conftest import REPO_ROOT, lab_config
 from tools.analyzer import PolicyPackSession, Violation
 from tools.render import Registration, Rendering, render
@@ -162,7 +163,7 @@ def test_no_subscription_without_addresses():
 
 def test_query_definitions_name_the_group():
     queries = monitoring().by_type(QUERY)
-    assert len(queries) == 3
+    assert len(queries) == len(QUERY_NAMES)
     for query in queries:
         assert query.inputs["logGroupNames"] == [GROUP], query.urn
         assert query.inputs["queryString"].startswith('parse @message "'), query.urn
@@ -184,7 +185,7 @@ def test_dashboard_metric_widgets_plot_metrics_the_filters_publish():
 
 def test_dashboard_log_widgets_query_the_flow_log_group():
     log_widgets = [w for w in dashboard_widgets(monitoring()) if w["type"] == "log"]
-    assert len(log_widgets) == 3
+    assert len(log_widgets) == len(QUERY_NAMES)
     for widget in log_widgets:
         assert widget["properties"]["query"].startswith(f"SOURCE '{GROUP}' | parse @message "), widget
 
