@@ -119,6 +119,11 @@ QUERY_SPECS: tuple[QuerySpec, ...] = (
 QUERY_NAMES: tuple[str, ...] = tuple(spec.name for spec in QUERY_SPECS)
 
 
+def needed_fields(names: Sequence[str] = QUERY_NAMES) -> frozenset[str]:
+    """Every field the named queries read: all a reader needs to keep."""
+    return frozenset(field for spec in QUERY_SPECS if spec.name in names for field in spec.needs)
+
+
 @dataclass(frozen=True)
 class Query:
     name: str

@@ -351,3 +351,27 @@ def test_log_group_source_reads_every_event(synthetic, aws, moto_endpoint):
     analysis = analyze_tool.analyze("cwl:///vpc/flow-logs", vpc_cidr=VPC_CIDR, endpoint_url=moto_endpoint,
                                     region="us-east-1")
     assert analysis.results == expected(records, VPC_CIDR), "cwl:///vpc/flow-logs"
+
+
+# The README shows the texts this code generates
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+README_QUERIES = ("<!-- generated queries: start -->", "<!-- generated queries: end -->")
+
+
+def queries_markdown() -> str:
+    """Each query's Athena and DuckDB text, for AWS's default format and the lab's VPC block."""
+    queries, _ = build_queries(DEFAULT_FIELDS, VPC_CIDR)
+    parts = []
+    for query in queries:
+        parts += [f"#### `{query.name}`: {query.title}", "", "Athena (Trino):", "", "```sql", query.trino, "```", "",
+                  "DuckDB (carried over by sqlglot):", "", "```sql", query.duckdb, "```", ""]
+    return "\n".join(parts)
+
+
+def test_readme_shows_the_generated_query_texts():
+    text = README.read_text()
+    start, end = README_QUERIES
+    assert start in text and end in text, f"{README} lacks the markers {README_QUERIES}"
+    shown = text.split(start, 1)[1].split(end, 1)[0].strip()
+    assert shown == queries_markdown().strip(), "README query texts differ from the generated ones"

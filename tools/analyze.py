@@ -26,7 +26,7 @@ import pulumi
 
 from config.settings import settings_from_stack_file, stack_file_of
 from flowlogs.fields import DEFAULT_FIELDS, format_string
-from flowlogs.queries import QUERY_NAMES, TABLE, LeftOut, Query, QueryError, build_queries
+from flowlogs.queries import QUERY_NAMES, TABLE, LeftOut, Query, QueryError, build_queries, needed_fields
 from tools.flow_source import SourceError, connect, load, local_files, run
 
 EXIT_OK, EXIT_UNREADABLE = 0, 2
@@ -75,9 +75,9 @@ def analyze(source: str, *, fields: Sequence[str] = DEFAULT_FIELDS, vpc_cidr: Op
     def client(service: str) -> Any:
         return boto3.client(service, endpoint_url=endpoint_url, region_name=region)
 
-    con = connect()
     with tempfile.TemporaryDirectory(prefix="flow-logs-") as workdir:
-        found = load(con, local_files(source, Path(workdir), client), fields)
+        con = connect(Path(workdir) / "spill")
+        found = load(con, local_files(source, Path(workdir) / "source", client), fields, needed_fields(names))
         queries, left_out = build_queries(found, vpc_cidr, names)
         records = con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
         results = {}
@@ -85,6 +85,7 @@ def analyze(source: str, *, fields: Sequence[str] = DEFAULT_FIELDS, vpc_cidr: Op
             relation = run(con, query.duckdb, query.name)
             columns = [d[0] for d in relation.description]
             results[query.name] = [dict(zip(columns, row)) for row in relation.fetchall()]
+        con.close()
     return Analysis(source, found, records, queries, left_out, results)
 
 

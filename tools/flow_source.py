@@ -15,7 +15,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Optional, Sequence
+from typing import Any, Collection, Iterator, Optional, Sequence
 
 import duckdb
 import pyarrow.parquet as pq
@@ -141,19 +141,28 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, description: str) -> Any:
     return result["relation"]
 
 
-def connect() -> duckdb.DuckDBPyConnection:
+# DuckDB's own cap; past it, tables and large aggregations spill to the scratch folder.
+MEMORY_LIMIT = "1GB"
+
+
+def connect(scratch: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB that spills into `scratch` rather than grow past MEMORY_LIMIT."""
     con = duckdb.connect()
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'; SET temp_directory = '{scratch}'; "
+                "SET preserve_insertion_order = false")
     # DuckDB's estimate feeds our bar on stderr; its own bar would print into the output.
     con.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
     return con
 
 
-def _load_text(con: duckdb.DuckDBPyConnection, files: Sequence[Path], configured: Sequence[str]) -> tuple[str, ...]:
+def _load_text(con: duckdb.DuckDBPyConnection, files: Sequence[Path], configured: Sequence[str],
+               keep: Optional[Collection[str]]) -> tuple[str, ...]:
     fields, with_header = text_format(files, configured)
+    kept = [f'"{pattern_name(f)}"' for f in fields if keep is None or f in keep] or ["NULL AS no_field"]
     without_header = [path for path in files if path not in with_header]
     columns = "{" + ", ".join(f"'{pattern_name(f)}': '{duckdb_type(f)}'" for f in fields) + "}"
     selects = [
-        f"SELECT * FROM read_csv({_sql_list(group)}, delim = ' ', header = {str(header).lower()}, "
+        f"SELECT {', '.join(kept)} FROM read_csv({_sql_list(group)}, delim = ' ', header = {str(header).lower()}, "
         f"columns = {columns}, nullstr = '{MISSING}', auto_detect = false, quote = '', escape = '', "
         "store_rejects = true, compression = 'auto')"
         for group, header in ((with_header, True), (without_header, False)) if group]
@@ -185,11 +194,16 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, files: Sequence[Path]) -> tupl
     return tuple(FIELD_BY_COLUMN[name] for name in names)
 
 
-def load(con: duckdb.DuckDBPyConnection, local: LocalFiles, configured: Sequence[str]) -> tuple[str, ...]:
-    """Make `local` the table `flow_logs`; the fields it holds, in order."""
+def load(con: duckdb.DuckDBPyConnection, local: LocalFiles, configured: Sequence[str],
+         keep: Optional[Collection[str]] = None) -> tuple[str, ...]:
+    """Make `local` the table `flow_logs`; the fields its records have, in order.
+
+    Text is read once into a table holding only the fields in `keep` (all when None), the
+    queries then run on that table; Parquet is queried where it lies.
+    """
     if local.kind == "parquet":
         return _load_parquet(con, local.files)
-    return _load_text(con, local.files, configured)
+    return _load_text(con, local.files, configured, keep)
 
 
 def _download_s3(source: str, client: Any, into: Path) -> Path:
@@ -224,6 +238,8 @@ def _export_log_group(source: str, client: Any, into: Path) -> Path:
 def local_files(source: str, workdir: Path, client_factory: Any = None) -> LocalFiles:
     """The files of `source` on this machine; `client_factory(service)` makes boto3 clients for s3/cwl."""
     try:
+        if source.startswith((S3_SCHEME, CWL_SCHEME)):
+            workdir.mkdir(parents=True, exist_ok=True)
         if source.startswith(S3_SCHEME):
             return files_of(_download_s3(source, client_factory("s3"), workdir))
         if source.startswith(CWL_SCHEME):

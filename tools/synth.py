@@ -34,6 +34,9 @@ FIRST_HOUR = int(datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc).t
 AGGREGATION_SECONDS = 60
 RECORDS_PER_HOUR = 500_000
 HEAVY_TALKERS = (("10.0.1.10", "52.94.0.10"), ("10.0.1.11", "52.94.0.11"), ("10.0.2.12", "10.0.3.30"))
+# Normal traffic: clients outside the VPC and hosts inside it, talking to a few servers per subnet.
+EXTERNAL_CLIENTS = 20_000
+SERVERS_PER_SUBNET = 10
 SCANNERS = ("198.51.100.7", "198.51.100.66", "203.0.113.99", "192.0.2.200", "2001:db8:bad::1")
 
 
@@ -69,7 +72,9 @@ def _traffic(vpc_cidr: str) -> dict[str, tuple[str, ...]]:
     def internal(side: str) -> str:
         return f"'10.0.' || ({_h(side + 'net')} % 4) || '.' || ({_h(side + 'host')} % 250 + 4)"
 
-    external = f"'54.' || ({_h('ext1')} % 250) || '.' || ({_h('ext2')} % 250) || '.' || ({_h('ext3')} % 250 + 1)"
+    client = f"({_h('client')} % {EXTERNAL_CLIENTS})"
+    external = f"'54.' || ({client} // 250 + 100) || '.' || ({client} % 250 + 1) || '.' || ({client} % 7 + 10)"
+    server = f"'10.0.' || ({_h('server')} % 4) || '.' || ({_h('serverhost')} % {SERVERS_PER_SUBNET} + 200)"
     accept_mostly = f"CASE WHEN {_h('verdict')} % 20 = 0 THEN 'REJECT' ELSE 'ACCEPT' END"
     return {
         "heavy": (f"{_sql_strings([s for s, _ in HEAVY_TALKERS])}[{talker}]",
@@ -81,7 +86,7 @@ def _traffic(vpc_cidr: str) -> dict[str, tuple[str, ...]]:
                  f"1 + {_h('packets')} % 3", f"40 + {_h('bytes')} % 140", "'REJECT'"),
         "ssh": (_pick(ssh_sources(vpc_cidr), "sshsrc"), "'10.0.1.20'", f"32768 + {_h('sport')} % 28000", "22", "6",
                 f"10 + {_h('packets')} % 400", f"2000 + {_h('bytes')} % 90000", accept_mostly),
-        "normal": (f"CASE WHEN {_h('side')} % 3 = 0 THEN {external} ELSE {internal('src')} END", internal("dst"),
+        "normal": (f"CASE WHEN {_h('side')} % 3 = 0 THEN {external} ELSE {internal('src')} END", server,
                    f"1024 + {_h('sport')} % 60000", _pick(["443", "80", "53", "5432", "8080"], "dport"),
                    f"CASE WHEN {_h('proto')} % 4 = 0 THEN 17 ELSE 6 END",
                    f"1 + {_h('packets')} % 200", f"60 + {_h('bytes')} % 250000", accept_mostly),
@@ -173,7 +178,7 @@ def write_synthetic(out: Path, records: int, seed: int, fields: Sequence[str] = 
             target = out / "parquet" / folder / _object_name(hour, ".log.parquet")
             target.parent.mkdir(parents=True, exist_ok=True)
             con.execute(f"COPY (SELECT {names} FROM synth WHERE hour = {hour} ORDER BY i) TO '{target}' "
-                        "(FORMAT parquet)")
+                        "(FORMAT parquet, COMPRESSION gzip)")  # as S3 delivers Parquet
             written["parquet"].append(target)
     return written
 
