@@ -19,6 +19,8 @@ from config.settings import config_from_stack_file, settings_from_stack_file
 from flowlogs.fields import DEFAULT_FIELDS, FIELDS
 from flowlogs.queries import QUERY_NAMES, build_queries
 from tests.conftest import stack_file
+from tests.policy_fixtures import PACK
+from tools.analyzer import PolicyPackSession
 from tools.emulator import MotoMocks
 from tools.render import Rendering, render
 
@@ -158,3 +160,10 @@ def test_the_four_queries_are_saved_in_the_workgroup(deployed):
     texts = sorted(athena.get_named_query(NamedQueryId=i)["NamedQuery"]["QueryString"] for i in ids)
     queries, _ = build_queries(PROD_FIELDS, "10.0.0.0/16")
     assert texts == sorted(q.trino for q in queries), name
+
+
+def test_the_components_workgroup_satisfies_the_policy_pack():
+    rendering = render_component(athena_args())
+    with PolicyPackSession(PACK, "test", policy_config={"all": "mandatory"}) as session:
+        violations = session.analyze([r.as_dict() for r in rendering.registrations])
+    assert [v for v in violations if v.policy == "athena-workgroup-results-encrypted"] == [], violations
