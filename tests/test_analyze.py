@@ -375,3 +375,10 @@ def test_readme_shows_the_generated_query_texts():
     assert start in text and end in text, f"{README} lacks the markers {README_QUERIES}"
     shown = text.split(start, 1)[1].split(end, 1)[0].strip()
     assert shown == queries_markdown().strip(), "README query texts differ from the generated ones"
+
+
+def test_a_file_that_is_not_parquet_exits_2_naming_the_source(tmp_path, capsys):
+    (tmp_path / "records.log.parquet").write_bytes(b"PAR1 this is not a Parquet file")
+    code = analyze_tool.main([str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "records.log.parquet" in err and "Traceback" not in err, err

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Optional, Sequence
 
 import boto3
+import duckdb
 import pulumi
 
 from config.settings import settings_from_stack_file, stack_file_of
@@ -82,7 +83,10 @@ def analyze(source: str, *, fields: Sequence[str] = DEFAULT_FIELDS, vpc_cidr: Op
         records = con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
         results = {}
         for query in queries:
-            relation = run(con, query.duckdb, query.name)
+            try:
+                relation = run(con, query.duckdb, query.name)
+            except duckdb.Error as error:  # a Parquet file that is read only now
+                raise SourceError(f"{source}: not readable as records ({error})") from None
             columns = [d[0] for d in relation.description]
             results[query.name] = [dict(zip(columns, row)) for row in relation.fetchall()]
         con.close()

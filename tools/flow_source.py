@@ -35,6 +35,8 @@ DUCKDB_TYPES = {"INT_32": "INTEGER", "INT_64": "BIGINT", "STRING": "VARCHAR"}
 # A progress bar appears only once work has taken this long.
 PROGRESS_DELAY_SECONDS = 2.0
 FIELD_BY_COLUMN = {pattern_name(name): name for name in KNOWN_FIELDS}
+# DuckDB's own cap; past it, tables and large aggregations spill to the scratch folder.
+MEMORY_LIMIT = "1GB"
 
 
 class SourceError(Exception):
@@ -139,10 +141,6 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, description: str) -> Any:
     if "error" in result:
         raise result["error"]
     return result["relation"]
-
-
-# DuckDB's own cap; past it, tables and large aggregations spill to the scratch folder.
-MEMORY_LIMIT = "1GB"
 
 
 def connect(scratch: Path) -> duckdb.DuckDBPyConnection:
