@@ -25,6 +25,7 @@ from flowlogs.queries import QUERY_NAMES, SSH_FROM_OUTSIDE, build_queries
 from flowlogs.records import FlowRecord, parse_record
 from tests.moto_server import running_moto_server
 from tools import analyze as analyze_tool
+from tools import flow_source
 from tools.emulator import require_loopback
 from tools.flow_source import files_of, iter_records
 from tools.synth import write_synthetic
@@ -276,6 +277,15 @@ def test_text_output_aligns_columns(synthetic, capsys):
     assert all(len(row) <= len(rule) for row in table[2:]), table
 
 
+def test_progress_shows_on_stderr_and_never_in_the_json(synthetic, capsys, monkeypatch):
+    monkeypatch.setattr(flow_source, "PROGRESS_DELAY_SECONDS", 0)
+    out, records = synthetic(None)
+    analyze_tool.main([str(out / "text"), "--format", "json"])
+    captured = capsys.readouterr()
+    assert "reading records" in captured.err, captured.err
+    assert json.loads(captured.out)["records"] == len(records)
+
+
 def _cells(header: str, rule: str) -> list[str]:
     """The header's cells cut at the rule's column boundaries."""
     cells, start = [], 0
@@ -331,9 +341,9 @@ def test_s3_source_reads_what_the_bucket_holds(synthetic, aws, moto_endpoint, ki
     for path in (out / kind).rglob("*"):
         if path.is_file():
             s3.upload_file(str(path), bucket, f"exports/{path.relative_to(out / kind)}")
-    analysis = analyze_tool.analyze(f"s3://{bucket}/exports/AWSLogs/", vpc_cidr=VPC_CIDR,
-                                    endpoint_url=moto_endpoint, region="us-east-1")
-    assert analysis.results == expected(records, VPC_CIDR), f"s3://{bucket}/exports/"
+    document = _run_json([f"s3://{bucket}/exports/AWSLogs/", "--vpc-cidr", VPC_CIDR,
+                          "--endpoint-url", moto_endpoint, "--region", "us-east-1"])
+    assert document["queries"] == expected(records, VPC_CIDR), f"s3://{bucket}/exports/"
 
 
 def test_log_group_source_reads_every_event(synthetic, aws, moto_endpoint):
