@@ -8,7 +8,7 @@ handful of outside addresses hit closed ports and are rejected, SSH arrives from
 outside the VPC (addresses on both sides of the block's edges, and IPv6), and some intervals
 are NODATA or SKIPDATA. DuckDB generates the rows from hashes of (row, seed), so one seed
 always gives the same records however many threads run. Parquet columns carry AWS's Parquet
-types from the field table.
+types from the field table and are Gzip-compressed, as S3 delivers them.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Optional, Sequence
 
 import duckdb
 
+from config.settings import settings_from_stack_file, stack_file_of
 from flowlogs.fields import DEFAULT_FIELDS, FIELDS, FIELDS_BY_VERSION, enumerated_values, parse_log_format, record_version
 from flowlogs.patterns import pattern_name
 from flowlogs.records import MISSING
@@ -189,15 +190,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--records", type=int, required=True)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--log-format", help="a logFormat string; AWS's default format when omitted")
+    parser.add_argument("--stack", help="take logFormat and vpcCidr from config/Pulumi.<stack>.yaml")
     parser.add_argument("--kind", choices=("text", "parquet", "both"), default="both")
     parser.add_argument("--vpc-cidr", default="10.0.0.0/16")
     parser.add_argument("--no-hive", dest="hive", action="store_false")
     parser.add_argument("--no-per-hour", dest="per_hour", action="store_false")
     parser.add_argument("--no-header", dest="header", action="store_false")
     args = parser.parse_args(argv)
-    written = write_synthetic(args.out, args.records, args.seed, parse_log_format(args.log_format),
+    fields, vpc_cidr = parse_log_format(args.log_format), args.vpc_cidr
+    if args.stack:
+        settings = settings_from_stack_file(stack_file_of(args.stack))
+        fields, vpc_cidr = settings.log_fields, settings.vpc_cidr
+    written = write_synthetic(args.out, args.records, args.seed, fields,
                               kinds=("text", "parquet") if args.kind == "both" else (args.kind,),
-                              hive=args.hive, per_hour=args.per_hour, header=args.header, vpc_cidr=args.vpc_cidr)
+                              hive=args.hive, per_hour=args.per_hour, header=args.header, vpc_cidr=vpc_cidr)
     for kind, paths in written.items():
         print(f"{kind}: {len(paths)} files under {args.out / kind}")
     return 0
