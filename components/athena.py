@@ -165,8 +165,8 @@ class FlowLogAthena(pulumi.ComponentResource):
                 bytes_scanned_cutoff_per_query=args.bytes_scanned_cutoff,
                 result_configuration=aws.athena.WorkgroupConfigurationResultConfigurationArgs(
                     output_location=pulumi.Output.concat("s3://", results.bucket, "/"),
-                    encryption_configuration=aws.athena.WorkgroupConfigurationResultConfigurationEncryptionConfigurationArgs(
-                        encryption_option="SSE_S3"),
+                    encryption_configuration=aws.athena
+                    .WorkgroupConfigurationResultConfigurationEncryptionConfigurationArgs(encryption_option="SSE_S3"),
                 ),
             ),
             # Saved results go with the workgroup when it is deleted.

@@ -113,7 +113,8 @@ def report(results: dict[str, dict[str, Any]], python_rate: float, runs: int, lo
         f"(target ≤ {TARGET_PARQUET_SECONDS:.0f} s)",
         f"- plain gz, read and 4 queries: {text_rate:,.0f} records/s "
         f"(target ≥ {TARGET_TEXT_RECORDS_PER_SECOND:,})",
-        f"- peak memory: Parquet {parquet['peak_bytes'] / 2**20:,.0f} MiB, plain gz {text['peak_bytes'] / 2**20:,.0f} MiB "
+        f"- peak memory: Parquet {parquet['peak_bytes'] / 2**20:,.0f} MiB, "
+        f"plain gz {text['peak_bytes'] / 2**20:,.0f} MiB "
         f"(target ≤ {TARGET_PEAK_BYTES / 2**30:.1f} GiB)",
         f"- pure-Python path (gzip + parse_record, timed on {PYTHON_SAMPLE:,} records and extrapolated): "
         f"{python_rate:,.0f} records/s, {text['records'] / python_rate:.0f} s for the set; DuckDB on plain gz is "

@@ -132,7 +132,8 @@ def run(con: duckdb.DuckDBPyConnection, sql: str, description: str) -> Any:
 
     worker = threading.Thread(target=execute, daemon=True)
     worker.start()
-    with progress(total=100, desc=description, unit="%", bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}") as bar:
+    bar_format = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}"
+    with progress(total=100, desc=description, unit="%", bar_format=bar_format) as bar:
         while worker.is_alive():
             worker.join(0.1)
             done = con.query_progress()

@@ -23,7 +23,8 @@ from typing import Optional, Sequence
 import duckdb
 
 from config.settings import settings_from_stack_file, stack_file_of
-from flowlogs.fields import DEFAULT_FIELDS, FIELDS, FIELDS_BY_VERSION, enumerated_values, parse_log_format, record_version
+from flowlogs.fields import (DEFAULT_FIELDS, FIELDS, FIELDS_BY_VERSION, enumerated_values, parse_log_format,
+                             record_version)
 from flowlogs.patterns import pattern_name
 from flowlogs.records import MISSING
 from tools.flow_source import duckdb_type
@@ -129,7 +130,8 @@ def _column(field: str, version: int, traffic: dict[str, tuple[str, ...]], hour_
                          for kind, values in traffic.items())
         expression = f"CASE kind {cases} END"
     else:
-        expression = fixed.get(field, f"CASE WHEN kind IN ('nodata', 'skipdata') THEN NULL ELSE {_other_field(field)} END")
+        gap_or_value = f"CASE WHEN kind IN ('nodata', 'skipdata') THEN NULL ELSE {_other_field(field)} END"
+        expression = fixed.get(field, gap_or_value)
     return f"CAST({expression} AS {duckdb_type(field)}) AS {_quoted(field)}"
 
 
@@ -143,7 +145,8 @@ def object_folder(hour: int, hive: bool, per_hour: bool) -> Path:
     moment = datetime.datetime.fromtimestamp(FIRST_HOUR + hour * 3600, datetime.timezone.utc)
     if hive:
         parts = [f"aws-account-id={ACCOUNT}", "aws-service=vpcflowlogs", f"aws-region={REGION}",
-                 f"year={moment:%Y}", f"month={moment:%m}", f"day={moment:%d}"] + ([f"hour={moment:%H}"] if per_hour else [])
+                 f"year={moment:%Y}", f"month={moment:%m}", f"day={moment:%d}"] + (
+                     [f"hour={moment:%H}"] if per_hour else [])
     else:
         parts = [ACCOUNT, "vpcflowlogs", REGION, f"{moment:%Y}", f"{moment:%m}", f"{moment:%d}"] + (
             [f"{moment:%H}"] if per_hour else [])
