@@ -35,10 +35,13 @@ FLOW_LOG_ID = "fl-0123456789abcdef0"
 FIRST_HOUR = int(datetime.datetime(2026, 11, 28, tzinfo=datetime.timezone.utc).timestamp())
 AGGREGATION_SECONDS = 60
 RECORDS_PER_HOUR = 500_000
-HEAVY_TALKERS = (("10.0.1.10", "52.94.0.10"), ("10.0.1.11", "52.94.0.11"), ("10.0.2.12", "10.0.3.30"))
-# Normal traffic: clients outside the VPC and hosts inside it, talking to a few servers per subnet.
+# Normal traffic: clients outside the VPC and up to INTERNAL_HOSTS inside it, talking to a few servers.
 EXTERNAL_CLIENTS = 20_000
-SERVERS_PER_SUBNET = 10
+INTERNAL_HOSTS = 1000
+SERVERS = 40
+# Hosts sit past the block's first addresses, which AWS reserves.
+FIRST_HOST = 4
+SSH_SERVER = 5
 SCANNERS = ("198.51.100.7", "198.51.100.66", "203.0.113.99", "192.0.2.200", "2001:db8:bad::1")
 
 
@@ -48,6 +51,17 @@ def ssh_sources(vpc_cidr: str) -> tuple[str, ...]:
     first, last = network.network_address, network.broadcast_address
     return tuple(str(a) for a in (first - 1, first, first + 5, last, last + 1)) + (
         "203.0.113.5", "2001:db8::22", "::ffff:" + str(first + 5))
+
+
+def heavy_talkers(network: ipaddress.IPv4Network) -> tuple[tuple[str, str], ...]:
+    """Three pairs that carry most bytes: two hosts to outside services, one between hosts."""
+    return ((str(network[10]), "52.94.0.10"), (str(network[11]), "52.94.0.11"), (str(network[12]), str(network[13])))
+
+
+def _address_in(network: ipaddress.IPv4Network, offset: str) -> str:
+    """The dotted quad of the block's address at `offset`, an SQL expression."""
+    number = f"({int(network.network_address)} + {offset})"
+    return " || '.' || ".join(f"CAST({number} // {256 ** (3 - i)} % 256 AS VARCHAR)" for i in range(4))
 
 
 def _sql_strings(values: Sequence[str]) -> str:
@@ -70,23 +84,27 @@ def _pick(values: Sequence[str], key: str) -> str:
 
 # Per kind of traffic: source, destination, source port, destination port, protocol, packets, bytes, action.
 def _traffic(vpc_cidr: str) -> dict[str, tuple[str, ...]]:
-    talker = f"1 + {_h('talker')} % {len(HEAVY_TALKERS)}"
+    network = ipaddress.ip_network(vpc_cidr)
+    talkers = heavy_talkers(network)
+    talker = f"1 + {_h('talker')} % {len(talkers)}"
+    hosts = min(INTERNAL_HOSTS, network.num_addresses - FIRST_HOST - 2)
+
     def internal(side: str) -> str:
-        return f"'10.0.' || ({_h(side + 'net')} % 4) || '.' || ({_h(side + 'host')} % 250 + 4)"
+        return _address_in(network, f"{FIRST_HOST} + {_h(side + 'host')} % {hosts}")
 
     client = f"({_h('client')} % {EXTERNAL_CLIENTS})"
     external = f"'54.' || ({client} // 250 + 100) || '.' || ({client} % 250 + 1) || '.' || ({client} % 7 + 10)"
-    server = f"'10.0.' || ({_h('server')} % 4) || '.' || ({_h('serverhost')} % {SERVERS_PER_SUBNET} + 200)"
+    server = _address_in(network, f"{FIRST_HOST} + {_h('server')} % {min(SERVERS, hosts)}")
     accept_mostly = f"CASE WHEN {_h('verdict')} % 20 = 0 THEN 'REJECT' ELSE 'ACCEPT' END"
     return {
-        "heavy": (f"{_sql_strings([s for s, _ in HEAVY_TALKERS])}[{talker}]",
-                  f"{_sql_strings([d for _, d in HEAVY_TALKERS])}[{talker}]",
+        "heavy": (f"{_sql_strings([s for s, _ in talkers])}[{talker}]",
+                  f"{_sql_strings([d for _, d in talkers])}[{talker}]",
                   f"32768 + {_h('sport')} % 28000", "443", "6",
                   f"1000 + {_h('packets')} % 60000", f"1500000 + {_h('bytes')} % 80000000", "'ACCEPT'"),
         "scan": (_pick(SCANNERS, "scanner"), internal("dst"), f"1024 + {_h('sport')} % 60000",
                  f"1 + {_h('dport')} % 1024", f"CASE WHEN {_h('proto')} % 5 = 0 THEN 17 ELSE 6 END",
                  f"1 + {_h('packets')} % 3", f"40 + {_h('bytes')} % 140", "'REJECT'"),
-        "ssh": (_pick(ssh_sources(vpc_cidr), "sshsrc"), "'10.0.1.20'", f"32768 + {_h('sport')} % 28000", "22", "6",
+        "ssh": (_pick(ssh_sources(vpc_cidr), "sshsrc"), f"'{network[SSH_SERVER]}'", f"32768 + {_h('sport')} % 28000", "22", "6",
                 f"10 + {_h('packets')} % 400", f"2000 + {_h('bytes')} % 90000", accept_mostly),
         "normal": (f"CASE WHEN {_h('side')} % 3 = 0 THEN {external} ELSE {internal('src')} END", server,
                    f"1024 + {_h('sport')} % 60000", _pick(["443", "80", "53", "5432", "8080"], "dport"),
