@@ -108,7 +108,8 @@ class FlowLogAthena(pulumi.ComponentResource):
         super().__init__("vpcflowlogs:index:FlowLogAthena", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        database = aws.glue.CatalogDatabase(f"{name}-database", name=glue_name(f"{name}_flow_logs"), opts=child)
+        database = aws.glue.CatalogDatabase(f"{name}-database", name=glue_name(f"{name}_flow_logs"),
+                                            tags=dict(args.tags), opts=child)
         table = aws.glue.CatalogTable(
             f"{name}-table",
             database_name=database.name,
