@@ -392,3 +392,11 @@ def test_a_file_that_is_not_parquet_exits_2_naming_the_source(tmp_path, capsys):
     code = analyze_tool.main([str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "records.log.parquet" in err and "Traceback" not in err, err
+
+
+def test_a_bad_value_in_a_field_no_query_reads_still_exits_2(tmp_path, capsys):
+    good = "2 123456789012 eni-1 10.0.0.1 10.0.0.2 40000 22 6 3 300 100 160 ACCEPT OK"
+    path = _write_records(tmp_path / "records.log.gz", [good, good.replace(" 40000 ", " port ")])
+    code = analyze_tool.main([str(path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "line 2" in err and "srcport" in err, err

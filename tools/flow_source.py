@@ -157,7 +157,11 @@ def connect(scratch: Path) -> duckdb.DuckDBPyConnection:
 def _load_text(con: duckdb.DuckDBPyConnection, files: Sequence[Path], configured: Sequence[str],
                keep: Optional[Collection[str]]) -> tuple[str, ...]:
     fields, with_header = text_format(files, configured)
-    kept = [f'"{pattern_name(f)}"' for f in fields if keep is None or f in keep] or ["NULL AS no_field"]
+    kept = [f'"{pattern_name(f)}"' for f in fields if keep is None or f in keep]
+    unkept = [f'"{pattern_name(f)}"' for f in fields if keep is not None and f not in keep]
+    # DuckDB converts only the columns a query names; hashing the others makes it check every
+    # value of every record (and refuse a bad one) while storing one number instead of them.
+    kept += [f"hash({', '.join(unkept)}) AS other_fields_checked"] if unkept else []
     without_header = [path for path in files if path not in with_header]
     columns = "{" + ", ".join(f"'{pattern_name(f)}': '{duckdb_type(f)}'" for f in fields) + "}"
     selects = [
