@@ -1068,8 +1068,12 @@ def _key_rotation(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs,
 
 @_read_or_gone
 def _read_kms_key(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
-    key = mocks.client("kms", region).describe_key(KeyId=resource_id)["KeyMetadata"]
-    return None if key["KeyState"] == "PendingDeletion" else _present(description=key.get("Description"))
+    kms = mocks.client("kms", region)
+    key = kms.describe_key(KeyId=resource_id)["KeyMetadata"]
+    if key["KeyState"] == "PendingDeletion":
+        return None
+    tags = [{"Key": tag["TagKey"], "Value": tag["TagValue"]} for tag in kms.list_resource_tags(KeyId=resource_id)["Tags"]]
+    return {**_tags_read(state, tags), **_present(description=key.get("Description"))}
 
 
 _lifecycle("aws:kms/key:Key", replaces=("keyUsage", "customerMasterKeySpec", "multiRegion"),
@@ -1172,8 +1176,9 @@ def _sns_tags(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, new
 
 @_read_or_gone
 def _read_topic(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
-    mocks.client("sns", region).get_topic_attributes(TopicArn=resource_id)
-    return {}
+    sns = mocks.client("sns", region)
+    sns.get_topic_attributes(TopicArn=resource_id)
+    return _tags_read(state, sns.list_tags_for_resource(ResourceArn=resource_id)["Tags"])
 
 
 _lifecycle("aws:sns/topic:Topic", replaces=("name", "namePrefix", "fifoTopic"),
@@ -1238,8 +1243,12 @@ def _alarm_tags(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, n
 
 @_read_or_gone
 def _read_alarm(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
-    alarms = mocks.client("cloudwatch", region).describe_alarms(AlarmNames=[resource_id])["MetricAlarms"]
-    return {"threshold": alarms[0]["Threshold"]} if alarms else None
+    cloudwatch = mocks.client("cloudwatch", region)
+    alarms = cloudwatch.describe_alarms(AlarmNames=[resource_id])["MetricAlarms"]
+    if not alarms:
+        return None
+    tags = cloudwatch.list_tags_for_resource(ResourceARN=alarms[0]["AlarmArn"])["Tags"]
+    return {**_tags_read(state, tags), "threshold": alarms[0]["Threshold"]}
 
 
 _lifecycle("aws:cloudwatch/metricAlarm:MetricAlarm", replaces=("name",),
