@@ -340,8 +340,8 @@ def test_a_retention_change_is_applied_in_place_in_moto(stand_in, aws):
 
 def test_an_update_that_moto_cannot_apply_fails_naming_the_input(stand_in):
     with pytest.raises(grpc.RpcError) as refused:
-        update(stand_in, ASSOCIATION, "local-public-0-rta", "rtbassoc-1", {"subnetId": "subnet-1", "routeTableId": "rtb-1"},
-               {"subnetId": "subnet-1", "routeTableId": "rtb-1"}, {"subnetId": "subnet-1", "routeTableId": "rtb-2"})
+        olds = {"subnetId": "subnet-1", "routeTableId": "rtb-1"}
+        update(stand_in, ASSOCIATION, "local-public-0-rta", "rtbassoc-1", olds, olds, {**olds, "routeTableId": "rtb-2"})
     assert "changing routeTableId in place is not emulated" in refused.value.details(), refused.value.details()
 
 

@@ -764,28 +764,47 @@ def _provider_only(*_: Any) -> None:
     """A setting of the provider's own (e.g. what to do on delete): AWS has nothing to change."""
 
 
+def _set_or_clear(service: str, key: str, put: Callable[[Any, str, Any], Any],
+                  clear: Callable[[Any, str], Any]) -> Callable[..., None]:
+    """An input AWS sets with `put(client, id, value)`, and clears with `clear(client, id)` once unset."""
+    def update(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+        client = mocks.client(service, region)
+        if news.get(key):
+            put(client, resource_id, news[key])
+        else:
+            clear(client, resource_id)
+    return update
+
+
 def _tags_read(state: Inputs, tags: Optional[list[Mapping[str, str]]]) -> Inputs:
     """Tags as AWS lists them, if the resource has or had any."""
     found = {tag["Key"]: tag["Value"] for tag in tags or []}
     return {"tags": found} if found or state.get("tags") else {}
 
 
-def _tag_changes(olds: Inputs, news: Inputs) -> tuple[list[str], dict[str, str]]:
-    """The tag keys to remove and the tags to set, going from the old tags to the new."""
-    old, new = olds.get("tags") or {}, news.get("tags") or {}
-    return sorted(set(old) - set(new)), {key: value for key, value in new.items() if old.get(key) != value}
+def _tags_via(service: str, untag: Callable[[Any, str, Inputs, list[str]], Any],
+              tag: Callable[[Any, str, Inputs, dict[str, str]], Any]) -> Callable[..., None]:
+    """Tags changed in place: `untag(client, id, olds, keys)` the dropped ones, `tag(...)` the rest."""
+    def update(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+        client = mocks.client(service, region)
+        old, new = olds.get("tags") or {}, news.get("tags") or {}
+        removed = sorted(set(old) - set(new))
+        if removed:
+            untag(client, resource_id, olds, removed)
+        changed = {key: value for key, value in new.items() if old.get(key) != value}
+        if changed:
+            tag(client, resource_id, olds, changed)
+    return update
 
 
 def _ec2_tags(id_output: Optional[str] = None) -> Callable[..., None]:
-    """Tags changed in place with CreateTags/DeleteTags, on the ID (or on the output `id_output`)."""
-    def update(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
-        ec2, target = mocks.client("ec2", region), olds[id_output] if id_output else resource_id
-        removed, changed = _tag_changes(olds, news)
-        if removed:
-            ec2.delete_tags(Resources=[target], Tags=[{"Key": key} for key in removed])
-        if changed:
-            ec2.create_tags(Resources=[target], Tags=_tag_list(changed))
-    return update
+    """CreateTags/DeleteTags on the ID (or on the output `id_output`)."""
+    def target(resource_id: str, olds: Inputs) -> list[str]:
+        return [olds[id_output] if id_output else resource_id]
+    return _tags_via("ec2", lambda ec2, resource_id, olds, keys: ec2.delete_tags(
+                         Resources=target(resource_id, olds), Tags=[{"Key": key} for key in keys]),
+                     lambda ec2, resource_id, olds, tags: ec2.create_tags(
+                         Resources=target(resource_id, olds), Tags=_tag_list(tags)))
 
 
 def _ec2_read(describe: str, ids_parameter: str, listed_as: str) -> Callable[..., Optional[Inputs]]:
@@ -998,41 +1017,10 @@ _lifecycle("aws:ec2/flowLog:FlowLog",
                FlowLogIds=[resource_id]))
 
 
-def _retention(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
-    logs = mocks.client("logs", region)
-    if news.get("retentionInDays"):
-        logs.put_retention_policy(logGroupName=resource_id, retentionInDays=news["retentionInDays"])
-    else:
-        logs.delete_retention_policy(logGroupName=resource_id)
-
-
-def _log_group_key(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
-    logs = mocks.client("logs", region)
-    if news.get("kmsKeyId"):
-        logs.associate_kms_key(logGroupName=resource_id, kmsKeyId=news["kmsKeyId"])
-    else:
-        logs.disassociate_kms_key(logGroupName=resource_id)
-
-
-def _arn_tags(service: str, untag_keys: str = "tagKeys") -> Callable[..., None]:
-    """Tags changed in place with TagResource/UntagResource on the resource's ARN output."""
-    def update(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
-        client = mocks.client(service, region)
-        removed, changed = _tag_changes(olds, news)
-        if removed:
-            client.untag_resource(resourceArn=olds["arn"], **{untag_keys: removed})
-        if changed:
-            client.tag_resource(resourceArn=olds["arn"], tags=changed)
-    return update
-
-
-def _log_group_found(mocks: MotoMocks, region: str, group_name: str) -> Optional[dict[str, Any]]:
-    groups = mocks.client("logs", region).describe_log_groups(logGroupNamePrefix=group_name)["logGroups"]
-    return next((group for group in groups if group["logGroupName"] == group_name), None)
-
-
+@_read_or_gone
 def _read_log_group(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
-    group = _log_group_found(mocks, region, resource_id)
+    groups = mocks.client("logs", region).describe_log_groups(logGroupNamePrefix=resource_id)["logGroups"]
+    group = next((group for group in groups if group["logGroupName"] == resource_id), None)
     if group is None:
         return None
     tags = mocks.client("logs", region).list_tags_for_resource(resourceArn=state["arn"])["tags"]
@@ -1047,23 +1035,23 @@ def _delete_log_group(mocks: MotoMocks, region: str, resource_id: str, state: In
 
 
 _lifecycle("aws:cloudwatch/logGroup:LogGroup", replaces=("name", "namePrefix", "logGroupClass"),
-           updates={"retentionInDays": _retention, "kmsKeyId": _log_group_key, "tags": _arn_tags("logs"),
-                    "skipDestroy": _provider_only},
-           read=_read_or_gone(_read_log_group), delete=_delete_log_group)
-
-
-def _kms_tags(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
-    kms = mocks.client("kms", region)
-    removed, changed = _tag_changes(olds, news)
-    if removed:
-        kms.untag_resource(KeyId=resource_id, TagKeys=removed)
-    if changed:
-        kms.tag_resource(KeyId=resource_id, Tags=[{"TagKey": key, "TagValue": value} for key, value in changed.items()])
-
-
-def _key_rotation(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
-    kms = mocks.client("kms", region)
-    (kms.enable_key_rotation if news.get("enableKeyRotation") else kms.disable_key_rotation)(KeyId=resource_id)
+           updates={
+               "retentionInDays": _set_or_clear(
+                   "logs", "retentionInDays",
+                   lambda logs, group_name, days: logs.put_retention_policy(logGroupName=group_name,
+                                                                            retentionInDays=days),
+                   lambda logs, group_name: logs.delete_retention_policy(logGroupName=group_name)),
+               "kmsKeyId": _set_or_clear(
+                   "logs", "kmsKeyId",
+                   lambda logs, group_name, key: logs.associate_kms_key(logGroupName=group_name, kmsKeyId=key),
+                   lambda logs, group_name: logs.disassociate_kms_key(logGroupName=group_name)),
+               "tags": _tags_via(
+                   "logs", lambda logs, group_name, olds, keys: logs.untag_resource(resourceArn=olds["arn"],
+                                                                                    tagKeys=keys),
+                   lambda logs, group_name, olds, tags: logs.tag_resource(resourceArn=olds["arn"], tags=tags)),
+               "skipDestroy": _provider_only,
+           },
+           read=_read_log_group, delete=_delete_log_group)
 
 
 @_read_or_gone
@@ -1072,43 +1060,36 @@ def _read_kms_key(mocks: MotoMocks, region: str, resource_id: str, state: Inputs
     key = kms.describe_key(KeyId=resource_id)["KeyMetadata"]
     if key["KeyState"] == "PendingDeletion":
         return None
-    tags = [{"Key": tag["TagKey"], "Value": tag["TagValue"]} for tag in kms.list_resource_tags(KeyId=resource_id)["Tags"]]
+    tags = [{"Key": tag["TagKey"], "Value": tag["TagValue"]}
+            for tag in kms.list_resource_tags(KeyId=resource_id)["Tags"]]
     return {**_tags_read(state, tags), **_present(description=key.get("Description"))}
 
 
 _lifecycle("aws:kms/key:Key", replaces=("keyUsage", "customerMasterKeySpec", "multiRegion"),
-           updates={"description": lambda mocks, region, resource_id, olds, news: mocks.client(
-                        "kms", region).update_key_description(KeyId=resource_id, Description=news.get("description", "")),
-                    "policy": lambda mocks, region, resource_id, olds, news: mocks.client("kms", region).put_key_policy(
-                        KeyId=resource_id, PolicyName="default", Policy=news["policy"]),
-                    "enableKeyRotation": _key_rotation, "tags": _kms_tags, "deletionWindowInDays": _provider_only},
+           updates={
+               "description": lambda mocks, region, resource_id, olds, news: mocks.client(
+                   "kms", region).update_key_description(KeyId=resource_id, Description=news.get("description", "")),
+               "policy": lambda mocks, region, resource_id, olds, news: mocks.client("kms", region).put_key_policy(
+                   KeyId=resource_id, PolicyName="default", Policy=news["policy"]),
+               "enableKeyRotation": _set_or_clear(
+                   "kms", "enableKeyRotation", lambda kms, key_id, _: kms.enable_key_rotation(KeyId=key_id),
+                   lambda kms, key_id: kms.disable_key_rotation(KeyId=key_id)),
+               "tags": _tags_via(
+                   "kms", lambda kms, key_id, olds, keys: kms.untag_resource(KeyId=key_id, TagKeys=keys),
+                   lambda kms, key_id, olds, tags: kms.tag_resource(KeyId=key_id, Tags=[
+                       {"TagKey": key, "TagValue": value} for key, value in tags.items()])),
+               "deletionWindowInDays": _provider_only,
+           },
            read=_read_kms_key,
            # AWS never deletes a key at once: it schedules the deletion after the window.
            delete=lambda mocks, region, resource_id, state: mocks.client("kms", region).schedule_key_deletion(
                KeyId=resource_id, PendingWindowInDays=state.get("deletionWindowInDays", 30)))
 
 
-def _role_tags(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
-    iam = mocks.client("iam", region)
-    removed, changed = _tag_changes(olds, news)
-    if removed:
-        iam.untag_role(RoleName=resource_id, TagKeys=removed)
-    if changed:
-        iam.tag_role(RoleName=resource_id, Tags=_tag_list(changed))
-
-
 def _update_role(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
     mocks.client("iam", region).update_role(**_present(
         RoleName=resource_id, Description=news.get("description", ""),
         MaxSessionDuration=news.get("maxSessionDuration")))
-
-
-def _permissions_boundary(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
-    iam = mocks.client("iam", region)
-    if news.get("permissionsBoundary"):
-        iam.put_role_permissions_boundary(RoleName=resource_id, PermissionsBoundary=news["permissionsBoundary"])
-    else:
-        iam.delete_role_permissions_boundary(RoleName=resource_id)
 
 
 @_read_or_gone
@@ -1126,12 +1107,22 @@ def _delete_role(mocks: MotoMocks, region: str, resource_id: str, state: Inputs)
 
 
 _lifecycle("aws:iam/role:Role", replaces=("name", "namePrefix", "path"),
-           updates={"assumeRolePolicy": lambda mocks, region, resource_id, olds, news: mocks.client(
-                        "iam", region).update_assume_role_policy(RoleName=resource_id,
-                                                                 PolicyDocument=news["assumeRolePolicy"]),
-                    "description": _update_role, "maxSessionDuration": _update_role,
-                    "permissionsBoundary": _permissions_boundary, "tags": _role_tags,
-                    "forceDetachPolicies": _provider_only},
+           updates={
+               "assumeRolePolicy": lambda mocks, region, resource_id, olds, news: mocks.client(
+                   "iam", region).update_assume_role_policy(RoleName=resource_id,
+                                                            PolicyDocument=news["assumeRolePolicy"]),
+               "description": _update_role,
+               "maxSessionDuration": _update_role,
+               "permissionsBoundary": _set_or_clear(
+                   "iam", "permissionsBoundary",
+                   lambda iam, role_name, arn: iam.put_role_permissions_boundary(RoleName=role_name,
+                                                                                 PermissionsBoundary=arn),
+                   lambda iam, role_name: iam.delete_role_permissions_boundary(RoleName=role_name)),
+               "tags": _tags_via(
+                   "iam", lambda iam, role_name, olds, keys: iam.untag_role(RoleName=role_name, TagKeys=keys),
+                   lambda iam, role_name, olds, tags: iam.tag_role(RoleName=role_name, Tags=_tag_list(tags))),
+               "forceDetachPolicies": _provider_only,
+           },
            read=_read_role, delete=_delete_role)
 
 
@@ -1149,13 +1140,19 @@ def _read_role_policy(mocks: MotoMocks, region: str, resource_id: str, state: In
     return {} if held == json.loads(state["policy"]) else {"policy": json.dumps(held)}
 
 
+def _put_role_policy(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    role_name, policy_name = _role_and_policy(resource_id)
+    mocks.client("iam", region).put_role_policy(RoleName=role_name, PolicyName=policy_name,
+                                                PolicyDocument=news["policy"])
+
+
+def _delete_role_policy(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+    role_name, policy_name = _role_and_policy(resource_id)
+    mocks.client("iam", region).delete_role_policy(RoleName=role_name, PolicyName=policy_name)
+
+
 _lifecycle("aws:iam/rolePolicy:RolePolicy", replaces=("role", "name", "namePrefix"),
-           updates={"policy": lambda mocks, region, resource_id, olds, news: mocks.client("iam", region).put_role_policy(
-               RoleName=_role_and_policy(resource_id)[0], PolicyName=_role_and_policy(resource_id)[1],
-               PolicyDocument=news["policy"])},
-           read=_read_role_policy,
-           delete=lambda mocks, region, resource_id, state: mocks.client("iam", region).delete_role_policy(
-               RoleName=_role_and_policy(resource_id)[0], PolicyName=_role_and_policy(resource_id)[1]))
+           updates={"policy": _put_role_policy}, read=_read_role_policy, delete=_delete_role_policy)
 
 
 def _topic_attribute(key: str) -> Callable[..., None]:
@@ -1163,15 +1160,6 @@ def _topic_attribute(key: str) -> Callable[..., None]:
         mocks.client("sns", region).set_topic_attributes(TopicArn=resource_id, AttributeName=TOPIC_ATTRIBUTES[key],
                                                          AttributeValue=_attribute(news.get(key, "")))
     return update
-
-
-def _sns_tags(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
-    sns = mocks.client("sns", region)
-    removed, changed = _tag_changes(olds, news)
-    if removed:
-        sns.untag_resource(ResourceArn=resource_id, TagKeys=removed)
-    if changed:
-        sns.tag_resource(ResourceArn=resource_id, Tags=_tag_list(changed))
 
 
 @_read_or_gone
@@ -1182,7 +1170,12 @@ def _read_topic(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) 
 
 
 _lifecycle("aws:sns/topic:Topic", replaces=("name", "namePrefix", "fifoTopic"),
-           updates={"tags": _sns_tags, **{key: _topic_attribute(key) for key in TOPIC_ATTRIBUTES if key != "fifoTopic"}},
+           updates={
+               "tags": _tags_via(
+                   "sns", lambda sns, topic_arn, olds, keys: sns.untag_resource(ResourceArn=topic_arn, TagKeys=keys),
+                   lambda sns, topic_arn, olds, tags: sns.tag_resource(ResourceArn=topic_arn, Tags=_tag_list(tags))),
+               **{key: _topic_attribute(key) for key in TOPIC_ATTRIBUTES if key != "fifoTopic"},
+           },
            read=_read_topic,
            delete=lambda mocks, region, resource_id, state: mocks.client("sns", region).delete_topic(
                TopicArn=resource_id))
@@ -1232,15 +1225,6 @@ _lifecycle("aws:cloudwatch/logMetricFilter:LogMetricFilter", replaces=("name", "
                logGroupName=state["logGroupName"], filterName=resource_id))
 
 
-def _alarm_tags(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
-    cloudwatch = mocks.client("cloudwatch", region)
-    removed, changed = _tag_changes(olds, news)
-    if removed:
-        cloudwatch.untag_resource(ResourceARN=olds["arn"], TagKeys=removed)
-    if changed:
-        cloudwatch.tag_resource(ResourceARN=olds["arn"], Tags=_tag_list(changed))
-
-
 @_read_or_gone
 def _read_alarm(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
     cloudwatch = mocks.client("cloudwatch", region)
@@ -1252,9 +1236,15 @@ def _read_alarm(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) 
 
 
 _lifecycle("aws:cloudwatch/metricAlarm:MetricAlarm", replaces=("name",),
-           updates={"tags": _alarm_tags,
-                    **{key: lambda *args: _put_again(*args, create=_metric_alarm, name_input="name")
-                       for key in (*METRIC_ALARM, "dimensions") if key != "name"}},
+           updates={
+               "tags": _tags_via(
+                   "cloudwatch", lambda cloudwatch, alarm_name, olds, keys: cloudwatch.untag_resource(
+                       ResourceARN=olds["arn"], TagKeys=keys),
+                   lambda cloudwatch, alarm_name, olds, tags: cloudwatch.tag_resource(
+                       ResourceARN=olds["arn"], Tags=_tag_list(tags))),
+               **{key: lambda *args: _put_again(*args, create=_metric_alarm, name_input="name")
+                  for key in (*METRIC_ALARM, "dimensions") if key != "name"},
+           },
            read=_read_alarm,
            delete=lambda mocks, region, resource_id, state: mocks.client("cloudwatch", region).delete_alarms(
                AlarmNames=[resource_id]))

@@ -228,8 +228,9 @@ class RehearsalProvider(provider_pb2_grpc.ResourceProviderServicer):
         found = self.mocks.read(typ, name, request.id, state)
         if found is None:
             return provider_pb2.ReadResponse(id="")  # gone from moto: the engine drops it from the state
-        return provider_pb2.ReadResponse(id=request.id, properties=to_struct(found),
-                                         inputs=to_struct({key: found.get(key, value) for key, value in inputs.items()}))
+        # The inputs take what was read back, so that a refresh shows what changed outside Pulumi.
+        refreshed_inputs = {key: found.get(key, value) for key, value in inputs.items()}
+        return provider_pb2.ReadResponse(id=request.id, properties=to_struct(found), inputs=to_struct(refreshed_inputs))
 
     @_fails_loudly
     def Update(self, request: provider_pb2.UpdateRequest, context: grpc.ServicerContext):
