@@ -378,3 +378,10 @@ def test_a_preview_create_sends_nothing_and_keeps_unknowns(stand_in, aws):
     assert (created.id, created.properties["vpcId"], len(aws("ec2").describe_subnets()["Subnets"])) == (
         "", rpc.UNKNOWN, before), created
 
+
+
+def test_a_secret_input_is_applied_in_clear_and_stays_secret_in_the_outputs(stand_in, aws):
+    group_name, outputs = create(stand_in, LOG_GROUP, "secret-group",
+                                 {"name": "/vpc-flow-logs/secret", "retentionInDays": rpc.wrap_rpc_secret(14)})
+    (held,) = aws("logs").describe_log_groups(logGroupNamePrefix=group_name)["logGroups"]
+    assert (held.get("retentionInDays"), rpc.is_rpc_secret(outputs["retentionInDays"])) == (14, True), outputs

@@ -9,6 +9,11 @@ Traffic stays on this machine: either moto's in-process mock (`moto.mock_aws()`,
 the render) answers, or a moto server on 127.0.0.1 (`endpoint_url`). Any request that neither
 answers is refused before it is sent.
 
+Each resource type's handler also says what happens after creation, for the rehearsal stand-in
+of the aws provider plugin (tools/rehearsal_provider/): which inputs AWS cannot change in place,
+how each other input is updated, how the resource is read back and deleted. This stays the one
+mapping from pulumi-aws types to AWS calls.
+
 Anything this module does not know fails the render: a resource type or lookup without a
 handler, an input a handler would not send, an unknown value. Where moto differs from AWS, the
 handler says so next to the call; `NOT_IN_MOTO` lists the types moto cannot hold at all.
@@ -165,7 +170,6 @@ class MotoMocks(pulumi_mocks.Mocks):
                                           self, inputs.get("region") or self.region, args.name)
         # Inputs as registered (secrets stay secret), then what moto computed.
         return resource_id, {**args.inputs, **outputs}
-
 
     # The resource's life after creation, for a provider that manages it across updates (the
     # rehearsal provider in tools/rehearsal_provider/). Values arrive as the engine sends them.
@@ -745,7 +749,7 @@ def _is_not_found(error: Exception) -> bool:
     if not isinstance(error, ClientError):
         return False
     code = error.response["Error"]["Code"]
-    return "NotFound" in code or code in {"NoSuchEntity", "ResourceNotFoundException", "NotFound"}
+    return "NotFound" in code or code in {"NoSuchEntity", "ResourceNotFoundException"}
 
 
 def _read_or_gone(read: Callable[..., Optional[Inputs]]) -> Callable[..., Optional[Inputs]]:
