@@ -385,3 +385,11 @@ def test_a_secret_input_is_applied_in_clear_and_stays_secret_in_the_outputs(stan
                                  {"name": "/vpc-flow-logs/secret", "retentionInDays": rpc.wrap_rpc_secret(14)})
     (held,) = aws("logs").describe_log_groups(logGroupNamePrefix=group_name)["logGroups"]
     assert (held.get("retentionInDays"), rpc.is_rpc_secret(outputs["retentionInDays"])) == (14, True), outputs
+
+
+@pytest.mark.parametrize("change, replaces", [({"encrypted": False}, ["rootBlockDevice"]), ({"volumeSize": 20}, [])])
+def test_an_instance_root_volume_is_replaced_only_to_change_its_encryption(stand_in, change, replaces):
+    olds = {**INSTANCE_INPUTS, "rootBlockDevice": {"encrypted": True, "volumeType": "gp3"}}
+    answer = diff(stand_in, INSTANCE, olds, {**olds, "rootBlockDevice": {**olds["rootBlockDevice"], **change}})
+    assert (list(answer.diffs), list(answer.replaces)) == (["rootBlockDevice"], replaces), \
+        f"{INSTANCE} rootBlockDevice {change}: {answer}"

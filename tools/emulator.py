@@ -57,23 +57,23 @@ class Handler:
     """How one resource type or lookup reaches moto, and the inputs it knows how to send.
 
     For resources, also their life after creation, as the provider manages it: the inputs AWS
-    cannot change in place (a change replaces the resource; `replaces_if` names inputs that do
-    so only while another input is set), how each other input is changed in place, how the
-    resource is read back and deleted.
+    cannot change in place (a change replaces the resource; `replaces_if` holds inputs that do
+    so only in some cases, each with its test of the old and new inputs), how each other input
+    is changed in place, how the resource is read back and deleted.
     """
 
     apply: Callable[..., Any]
     inputs: frozenset[str]
     replaces: frozenset[str] = frozenset()
-    replaces_if: Mapping[str, str] = field(default_factory=dict)
+    replaces_if: Mapping[str, Callable[[Mapping[str, Any], Mapping[str, Any]], bool]] = field(default_factory=dict)
     updates: Mapping[str, Callable[..., None]] = field(default_factory=dict)
     read: Optional[Callable[..., Optional[Inputs]]] = None
     delete: Optional[Callable[..., None]] = None
 
-    def replacing(self, keys: Iterable[str], news: Mapping[str, Any]) -> list[str]:
-        """Those of the changed `keys` that AWS cannot change in place, given the new inputs."""
+    def replacing(self, keys: Iterable[str], olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        """Those of the changed `keys` that AWS cannot change in place, going from `olds` to `news`."""
         return sorted(key for key in keys
-                      if key in self.replaces or (key in self.replaces_if and news.get(self.replaces_if[key])))
+                      if key in self.replaces or (key in self.replaces_if and self.replaces_if[key](olds, news)))
 
 
 # One table per kind of request: Pulumi type token -> handler.
@@ -91,7 +91,8 @@ def _handles(table: dict[str, Handler], token: str, *inputs: str) -> Callable:
 
 def _lifecycle(token: str, *, replaces: Iterable[str], delete: Callable[..., None],
                read: Callable[..., Optional[Inputs]], updates: Optional[Mapping[str, Callable[..., None]]] = None,
-               replaces_if: Optional[Mapping[str, str]] = None) -> None:
+               replaces_if: Optional[Mapping[str, Callable[[Mapping[str, Any], Mapping[str, Any]], bool]]] = None,
+               ) -> None:
     """Complete a resource type's handler with how it is replaced, updated, read back and deleted."""
     # A resource moved to another region is a new resource.
     RESOURCES[token] = replace(RESOURCES[token], replaces=frozenset(replaces) | {"region"},
@@ -177,7 +178,7 @@ class MotoMocks(pulumi_mocks.Mocks):
     def update(self, typ: str, name: str, resource_id: str, olds: Inputs, news: Inputs, keys: Iterable[str]) -> None:
         """Change the inputs `keys` of a resource in place, as the provider's Update does."""
         handler, where = _resource_handler(typ, name)
-        replacing = handler.replacing(keys, news)
+        replacing = handler.replacing(keys, olds, news)
         if replacing:
             raise NotImplementedError(f"{where}: AWS cannot change {', '.join(replacing)} in place; "
                                       "the resource must be replaced")
@@ -983,8 +984,14 @@ def _read_instance(mocks: MotoMocks, region: str, resource_id: str, state: Input
 
 
 _lifecycle("aws:ec2/instance:Instance",
-           replaces=("ami", "subnetId", "associatePublicIpAddress", "keyName", "rootBlockDevice"),
-           replaces_if={"userData": "userDataReplaceOnChange"},
+           replaces=("ami", "subnetId", "associatePublicIpAddress", "keyName"),
+           replaces_if={
+               "userData": lambda olds, news: bool(news.get("userDataReplaceOnChange")),
+               # AWS resizes or retypes a root volume in place (not emulated), but cannot encrypt it.
+               "rootBlockDevice": lambda olds, news: any(
+                   (olds.get("rootBlockDevice") or {}).get(key) != (news.get("rootBlockDevice") or {}).get(key)
+                   for key in ("encrypted", "kmsKeyId")),
+           },
            updates={
                "tags": _ec2_tags(),
                "instanceType": _instance_attribute(lambda ec2, instance_id, news: ec2.modify_instance_attribute(

@@ -209,7 +209,7 @@ class RehearsalProvider(provider_pb2_grpc.ResourceProviderServicer):
         olds = properties(request.old_inputs) or properties(request.olds)
         news = properties(request.news)
         keys = changed_keys(olds, news, request.ignoreChanges)
-        return _diff_response(keys, handler.replacing(keys, news), olds)
+        return _diff_response(keys, handler.replacing(keys, olds, news), olds)
 
     @_fails_loudly
     def Create(self, request: provider_pb2.CreateRequest, context: grpc.ServicerContext):
