@@ -126,8 +126,7 @@ def _fails_loudly(method: Callable) -> Callable:
 class RehearsalProvider(provider_pb2_grpc.ResourceProviderServicer):
     """The `aws` provider, as far as the program needs it, backed by moto on 127.0.0.1."""
 
-    def __init__(self, engine_address: Optional[str] = None):
-        self.engine_address = engine_address
+    def __init__(self) -> None:
         self._mocks: Optional[MotoMocks] = None
 
     @property
@@ -138,12 +137,13 @@ class RehearsalProvider(provider_pb2_grpc.ResourceProviderServicer):
 
     # --- plugin -----------------------------------------------------------------------------
 
+    # The engine's address (in Handshake, Attach and the command line) goes unused: the stand-in
+    # sends the engine no logs and starts no resource monitor of its own.
+
     def Handshake(self, request: provider_pb2.ProviderHandshakeRequest, context: grpc.ServicerContext):
-        self.engine_address = request.engine_address
         return provider_pb2.ProviderHandshakeResponse(accept_secrets=True, accept_resources=True)
 
     def Attach(self, request: plugin_pb2.PluginAttach, context: grpc.ServicerContext):
-        self.engine_address = request.address
         return empty_pb2.Empty()
 
     def GetPluginInfo(self, request: empty_pb2.Empty, context: grpc.ServicerContext):
@@ -269,23 +269,10 @@ def _diff_response(keys: list[str], replaces: list[str], olds: Properties) -> pr
         detailedDiff={key: PropertyDiff(kind=kind(key), inputDiff=True) for key in keys})
 
 
-def engine_address(argv: Sequence[str]) -> Optional[str]:
-    """The engine's address: the last argument, after the flags the engine may put first."""
-    positional, skip_next = [], False
-    for argument in argv:
-        if skip_next:
-            skip_next = False
-        elif argument == "--tracing":
-            skip_next = True
-        elif not argument.startswith("-"):
-            positional.append(argument)
-    return positional[-1] if positional else None
-
-
-def serve(argv: Sequence[str]) -> grpc.Server:
+def serve() -> grpc.Server:
     """Start the service on a free loopback port and tell the engine which (stdout's first line)."""
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-    provider_pb2_grpc.add_ResourceProviderServicer_to_server(RehearsalProvider(engine_address(argv)), server)
+    provider_pb2_grpc.add_ResourceProviderServicer_to_server(RehearsalProvider(), server)
     port = server.add_insecure_port(f"{LOOPBACK}:0")
     server.start()
     print(port, flush=True)
@@ -301,9 +288,9 @@ def _stop_when_orphaned(server: grpc.Server, parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def main(argv: Sequence[str]) -> int:
+def main() -> int:
     engine = os.getppid()
-    server = serve(argv)
+    server = serve()
     # The engine interrupts its plugins when it is done (and kills them 5 s later).
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: server.stop(grace=1))
