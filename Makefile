@@ -12,7 +12,10 @@ OUTPUTS ?=
 TIMEOUT ?=
 POLL ?=
 
-.PHONY: check test verify benchmark up-local down-local clean
+# Executables the real engine runs in rehearsals (git-ignored).
+TOOLS_BIN := .tools/bin
+
+.PHONY: check test verify benchmark up-local down-local rehearsal-provider clean
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -37,6 +40,11 @@ up-local: $(STAMP)
 
 down-local: $(STAMP)
 	bash tools/local_stack.sh down
+
+# The rehearsal stand-in for the aws provider plugin (a test double, not pulumi-aws): the engine
+# finds $(TOOLS_BIN)/pulumi-resource-aws on PATH. See the README.
+rehearsal-provider: $(STAMP)
+	$(PYTHON) -m tools.rehearsal_provider.launcher $(TOOLS_BIN)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
