@@ -31,7 +31,7 @@ GO_VERSION_OF = go list -m -f '{{.Version}}' $(1)
 REQUIRE_GO = command -v go >/dev/null || { echo "make pulumi-cli needs Go 1.26 (https://go.dev/dl/); make test and make check do not" >&2; exit 1; }
 PINNED_PULUMI := $(shell sed -n 's/^pulumi==//p' requirements.txt)
 
-.PHONY: check test verify benchmark up-local down-local clean pulumi-cli
+.PHONY: check test e2e verify benchmark up-local down-local clean pulumi-cli
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -43,6 +43,10 @@ check: $(STAMP)
 
 test: $(STAMP)
 	$(PYTHON) -m pytest
+
+# The real CLI and engine (make pulumi-cli) against moto on 127.0.0.1; not part of `make test`.
+e2e: $(STAMP) pulumi-cli
+	$(PYTHON) -m pytest tests/e2e
 
 verify: $(STAMP)
 	$(PYTHON) -m tools.verify --stack $(or $(STACK),lab) $(if $(OUTPUTS),--outputs $(OUTPUTS),) \
