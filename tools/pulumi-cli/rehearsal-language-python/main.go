@@ -12,7 +12,8 @@
 //   - PolicyProxy hands a Python policy pack its stack configuration, as pulumi.policy expects.
 //
 // Everything else (code generation, templates, packing, linking, debugging, typecheckers,
-// Python plugins other than policy packs) answers Unimplemented or a clear error.
+// the dependency list of `pulumi about`, Python plugins other than policy packs) answers
+// Unimplemented or a clear error.
 package main
 
 import (
@@ -40,8 +41,9 @@ import (
 
 const (
 	execScriptName = "pulumi-language-python-exec"
-	// pulumi-language-python-exec exits with this code after it has already shown the user
-	// an actionable error (for example a pulumi.RunError): no second message is wanted.
+	// pulumi-language-python-exec exits with this code after it has logged the user an
+	// actionable error (an unhandled exception and its traceback): no second message is wanted.
+	// After a pulumi.RunError it exits 1, which is reported like any other exit code.
 	exitAfterUserMessage = 32
 	healthcheckPeriod    = 5 * time.Minute
 )
