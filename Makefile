@@ -27,7 +27,6 @@ LANGUAGE_HOST_SOURCES := $(wildcard $(CLI_MODULE)/rehearsal-language-python/*.go
 # The SDK's script that runs __main__.py for the language host; it sits next to the host.
 LANGUAGE_EXEC := $(TOOLS_BIN)/pulumi-language-python-exec
 IN_CLI_MODULE := cd $(CLI_MODULE) &&
-GO_VERSION_OF = go list -m -f '{{.Version}}' $(1)
 REQUIRE_GO = command -v go >/dev/null || { echo "make pulumi-cli needs Go 1.26 (https://go.dev/dl/); make test and make check do not" >&2; exit 1; }
 PINNED_PULUMI := $(shell sed -n 's/^pulumi==//p' requirements.txt)
 
@@ -65,7 +64,7 @@ down-local: $(STAMP)
 $(PULUMI): $(CLI_MODULE_FILES)
 	@$(REQUIRE_GO)
 	$(IN_CLI_MODULE) go build -o $(CURDIR)/$@ \
-		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$$($(call GO_VERSION_OF,github.com/pulumi/pulumi/pkg/v3))" \
+		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$$(go list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)" \
 		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 
 $(LANGUAGE_HOST): $(CLI_MODULE_FILES) $(LANGUAGE_HOST_SOURCES)
