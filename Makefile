@@ -43,7 +43,8 @@ check: $(STAMP)
 test: $(STAMP)
 	$(PYTHON) -m pytest
 
-# The real CLI and engine (make pulumi-cli) against moto on 127.0.0.1; not part of `make test`.
+# The Go-built CLI and engine (make pulumi-cli) on throwaway state, with moto on 127.0.0.1 only;
+# not part of `make test`.
 e2e: $(STAMP) pulumi-cli
 	$(PYTHON) -m pytest tests/e2e
 
