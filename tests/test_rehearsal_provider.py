@@ -35,7 +35,7 @@ from tools.rehearsal_provider.server import properties, to_struct
 REGION = stack_emulator().region
 ENGINE_ADDRESS = "127.0.0.1:1"  # no engine listens in these tests; the stand-in only records it
 START_SECONDS = 30
-EXIT_SECONDS = 5
+EXIT_SECONDS = 15
 VPC = "aws:ec2/vpc:Vpc"
 SUBNET = "aws:ec2/subnet:Subnet"
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
