@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
 from typing import Mapping, Optional
@@ -18,6 +19,13 @@ DELIVERY_ACTIONS = (
     "logs:DescribeLogGroups",
     "logs:DescribeLogStreams",
 )
+# Every input that configures a flow log, read from the provider's own FlowLogArgs so that a
+# property added by a provider upgrade is covered too. AWS cannot modify any of them in place.
+# Tags are left out: AWS updates a flow log's tags in place, and replacing it for a tag edit
+# would leave a gap in the records until the new flow log delivers.
+FLOW_LOG_CONFIGURATION: tuple[str, ...] = tuple(
+    name for name in inspect.signature(aws.ec2.FlowLogArgs.__init__).parameters
+    if name not in ("__self__", "tags"))
 
 
 @dataclass
@@ -157,8 +165,9 @@ class FlowLogDelivery(pulumi.ComponentResource):
             tags={**args.tags, "Name": f"{name}-flow-log"},
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # AWS cannot modify a flow log: every change is a delete and a re-create.
-                replace_on_changes=["*"],
+                # AWS cannot modify a flow log's configuration: a change to it is a delete and a
+                # re-create. Tags are not in the list, so a tag edit updates in place.
+                replace_on_changes=list(FLOW_LOG_CONFIGURATION),
                 # Create-before-delete would fail with FlowLogAlreadyExists while the old flow
                 # log still targets the same VPC and group, so delete it first.
                 delete_before_replace=True,

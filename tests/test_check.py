@@ -131,7 +131,7 @@ def test_json_format_is_one_document_with_resources_and_violations():
     assert set(document) == {"stack", "resources", "violations"} and document["stack"] == "lab"
     flow_log = next(r for r in document["resources"] if r["type"] == FLOW_LOG)
     assert set(flow_log) == {"urn", "type", "name", "parent", "inputs", "options", "dependencies"}
-    assert flow_log["options"]["deleteBeforeReplace"] is True and flow_log["options"]["replaceOnChanges"] == ["*"]
+    assert flow_log["options"]["deleteBeforeReplace"] is True and "tags" not in flow_log["options"]["replaceOnChanges"]
     assert set(flow_log["options"]) == {"deleteBeforeReplace", "replaceOnChanges", "protect", "retainOnDelete",
                                         "dependsOn"}
     assert all(set(v) == {"policy", "enforcement", "urn", "message"} for v in document["violations"])

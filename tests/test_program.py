@@ -50,11 +50,39 @@ def test_outputs_name_everything_a_person_needs(rendered, stack):
                for h in hosts)
 
 
+# Every FlowLog input that configures the flow log, under the names the engine diffs them by.
+FLOW_LOG_CONFIGURATION_INPUTS = {
+    "deliverCrossAccountRole", "destinationOptions", "eniId", "iamRoleArn", "logDestination",
+    "logDestinationType", "logFormat", "maxAggregationInterval", "region", "regionalNatGatewayId", "subnetId",
+    "tagFieldSpecifications", "trafficType", "transitGatewayAttachmentId", "transitGatewayId", "vpcId",
+}
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_engine_receives_delete_before_replace_on_every_change(rendered, stack):
-    flow_log = rendered(stack).one(FLOW_LOG)
-    assert flow_log.options["deleteBeforeReplace"] is True, flow_log.urn
-    assert flow_log.options["replaceOnChanges"] == ["*"], flow_log.urn
+def test_engine_receives_delete_before_replace(rendered, stack):
+    for flow_log in rendered(stack).by_type(FLOW_LOG):
+        assert flow_log.options["deleteBeforeReplace"] is True, flow_log.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_engine_replaces_on_every_configuration_input_but_not_on_tags(rendered, stack):
+    for flow_log in rendered(stack).by_type(FLOW_LOG):
+        replace_on = set(flow_log.options["replaceOnChanges"])
+        assert replace_on == FLOW_LOG_CONFIGURATION_INPUTS, (flow_log.urn, replace_on ^ FLOW_LOG_CONFIGURATION_INPUTS)
+        assert not {"tags", "tagsAll", "*"} & replace_on, flow_log.urn
+
+
+def test_tags_only_change_registers_no_replacement():
+    """The engine replaces a resource when a changed input is in its replaceOnChanges; a tag edit
+    changes only `tags`, which is not."""
+    before = render("lab", stack_config("lab")).one(FLOW_LOG)
+    config = stack_config("lab")
+    config["vpc-flow-logs:tags"] = json.dumps({"Purpose": "vpc-flow-logs-lab", "Owner": "network-team"})
+    after = render("lab", config).one(FLOW_LOG)
+    changed = {key for key in set(before.inputs) | set(after.inputs) if before.inputs.get(key) != after.inputs.get(key)}
+    assert changed == {"tags"}, (after.urn, changed)
+    assert after.urn == before.urn
+    assert not changed & set(after.options["replaceOnChanges"]), after.urn
 
 
 def test_stack_transformation_sees_the_replacement_contract():
@@ -71,7 +99,8 @@ def test_stack_transformation_sees_the_replacement_contract():
 
     render("lab", stack_config("lab"), program=program)
     options = seen[FLOW_LOG]
-    assert options.delete_before_replace is True and options.replace_on_changes == ["*"], options
+    assert options.delete_before_replace is True, options
+    assert "tags" not in options.replace_on_changes and "log_format" in options.replace_on_changes, options
 
 
 @pytest.mark.parametrize("stack", STACKS)
