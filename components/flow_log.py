@@ -43,7 +43,7 @@ class FlowLogDeliveryArgs:
     tags: Mapping[str, str]
 
 
-def trust_policy(account_id: str, region: str) -> str:
+def trust_policy(partition: str, account_id: str, region: str) -> str:
     """Only the flow-logs service may assume the role, and only for this account's flow logs.
 
     The SourceAccount/SourceArn conditions stop another account's flow log from using the
@@ -57,7 +57,7 @@ def trust_policy(account_id: str, region: str) -> str:
             "Action": "sts:AssumeRole",
             "Condition": {
                 "StringEquals": {"aws:SourceAccount": account_id},
-                "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{region}:{account_id}:vpc-flow-log/*"},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:ec2:{region}:{account_id}:vpc-flow-log/*"},
             },
         }],
     })
@@ -76,7 +76,7 @@ def delivery_policy(log_group_arn: str) -> str:
     })
 
 
-def log_key_policy(account_id: str, region: str, log_group_name: str) -> str:
+def log_key_policy(partition: aws.GetPartitionResult, account_id: str, region: str, log_group_name: str) -> str:
     """The account administers the key; CloudWatch Logs may use it for this group only."""
     return json.dumps({
         "Version": "2012-10-17",
@@ -84,19 +84,19 @@ def log_key_policy(account_id: str, region: str, log_group_name: str) -> str:
             {
                 "Sid": "AccountAdministersKey",
                 "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Principal": {"AWS": f"arn:{partition.partition}:iam::{account_id}:root"},
                 "Action": "kms:*",
                 "Resource": "*",
             },
             {
                 "Sid": "CloudWatchLogsEncryptsThisGroup",
                 "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Principal": {"Service": f"logs.{region}.{partition.dns_suffix}"},
                 "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                 "Resource": "*",
                 "Condition": {"ArnEquals": {
                     "kms:EncryptionContext:aws:logs:arn":
-                        f"arn:aws:logs:{region}:{account_id}:log-group:{log_group_name}",
+                        f"arn:{partition.partition}:logs:{region}:{account_id}:log-group:{log_group_name}",
                 }},
             },
         ],
@@ -114,6 +114,8 @@ class FlowLogDelivery(pulumi.ComponentResource):
         super().__init__("vpcflowlogs:index:FlowLogDelivery", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
+        # ARNs and service hosts differ per partition (aws, aws-cn, aws-us-gov...): never assume `aws`.
+        partition = aws.get_partition(opts=pulumi.InvokeOptions(parent=self))
         # Recorded traffic outlives the stack when protected: `pulumi destroy` refuses, and
         # even a forced removal leaves the group (and its key) in the account.
         keep_logs = pulumi.ResourceOptions(parent=self, protect=args.protect_logs,
@@ -126,7 +128,7 @@ class FlowLogDelivery(pulumi.ComponentResource):
                 description=f"Encrypts the VPC flow-log group {args.log_group_name}",
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
-                policy=log_key_policy(account_id, args.region, args.log_group_name),
+                policy=log_key_policy(partition, account_id, args.region, args.log_group_name),
                 tags={**args.tags, "Name": f"{name}-logs-key"},
                 opts=keep_logs,
             )
@@ -143,7 +145,7 @@ class FlowLogDelivery(pulumi.ComponentResource):
         self.role = aws.iam.Role(
             f"{name}-role",
             description="Assumed by VPC Flow Logs to deliver records into one log group",
-            assume_role_policy=trust_policy(account_id, args.region),
+            assume_role_policy=trust_policy(partition.partition, account_id, args.region),
             tags={**args.tags, "Name": f"{name}-role"},
             opts=child,
         )

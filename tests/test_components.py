@@ -11,7 +11,7 @@ import pytest
 from components.flow_log import FlowLogDelivery, FlowLogDeliveryArgs
 from components.network import Network, NetworkArgs
 from components.web_servers import WebServers, WebServersArgs, ami_architecture, user_data
-from tests.conftest import lab_config
+from tests.conftest import REPO_ROOT, lab_config
 from tools.render import AMI_ID, Rendering, render
 
 TAGS = {"Project": "vpc-flow-logs", "Environment": "lab"}
@@ -112,6 +112,30 @@ def test_created_kms_key_rotates_and_encrypts_only_this_group():
     assert logs_statement["Principal"] == {"Service": "logs.ap-northeast-1.amazonaws.com"}
     assert logs_statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].endswith(
         ":log-group:/vpc-flow-logs/lab")
+
+
+def test_arns_and_service_hosts_come_from_the_partition():
+    config = {**lab_config(), "aws:region": "cn-north-1"}
+    rendering = render("lab", config, program=lambda: FlowLogDelivery("lab-flow-logs", FlowLogDeliveryArgs(
+        vpc_id="vpc-0123", region="cn-north-1", log_group_name="/vpc-flow-logs/lab", retention_days=7,
+        traffic_type="ALL", aggregation_interval=60, log_format=None, kms_key_arn=None, create_kms_key=True,
+        protect_logs=False, tags=TAGS)))
+    assert "aws:index/getPartition:getPartition" in rendering.invokes
+    role = rendering.one("aws:iam/role:Role")
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws-cn:ec2:cn-north-1:"), role.urn
+    key = rendering.one("aws:kms/key:Key")
+    admin, logs = json.loads(key.inputs["policy"])["Statement"]
+    assert admin["Principal"]["AWS"].startswith("arn:aws-cn:iam::"), key.urn
+    assert logs["Principal"] == {"Service": "logs.cn-north-1.amazonaws.com.cn"}, key.urn
+    assert logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].startswith("arn:aws-cn:logs:"), key.urn
+
+
+def test_no_component_hard_codes_the_aws_partition():
+    sources = sorted((REPO_ROOT / "components").glob("*.py")) + [REPO_ROOT / "__main__.py"]
+    offenders = [f"{path.name}:{number}" for path in sources
+                 for number, line in enumerate(path.read_text().splitlines(), 1) if "arn:aws:" in line]
+    assert not offenders, offenders
 
 
 def test_protect_logs_protects_and_retains_the_group():

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from moto import mock_aws
 from moto.logs.models import LogsBackend
+from pulumi.runtime.mocks import MockCallArgs
 from pulumi.runtime.settings import SETTINGS
 
 from components.flow_log import DELIVERY_ACTIONS, FLOW_LOGS_SERVICE, FlowLogDelivery, FlowLogDeliveryArgs
@@ -286,7 +287,7 @@ def test_aws_refuses_a_second_identical_flow_log_so_replacement_deletes_first(ac
 
 
 @pytest.mark.parametrize("program, message", [
-    (lambda: aws.s3.Bucket("logs"), "no handler for the resource type aws:s3/bucket:Bucket"),
+    (lambda: aws.sqs.Queue("events"), "no handler for the resource type aws:sqs/queue:Queue"),
     (lambda: aws.get_region(), "no handler for the lookup aws:index/getRegion:getRegion"),
     (lambda: aws.ec2.Vpc("ipv6", cidr_block="10.0.0.0/16", assign_generated_ipv6_cidr_block=True),
      "does not send the input\\(s\\) assignGeneratedIpv6CidrBlock"),
@@ -315,6 +316,14 @@ def test_monitoring_alarms_on_what_the_groups_filters_count_and_mails_the_topic(
     assert sorted((s["Protocol"], s["Endpoint"]) for s in subscriptions) == \
         sorted(("email", email) for email in settings.monitoring.alert_emails)
     assert json.loads(cloudwatch.get_dashboard(DashboardName=outputs["dashboardName"])["DashboardBody"])["widgets"]
+
+
+@pytest.mark.parametrize("region, partition, suffix", [
+    ("ap-northeast-1", "aws", "amazonaws.com"), ("cn-north-1", "aws-cn", "amazonaws.com.cn"),
+    ("us-gov-west-1", "aws-us-gov", "amazonaws.com")])
+def test_the_partition_lookup_answers_for_the_region(region, partition, suffix):
+    answer = MotoMocks(region).call(MockCallArgs("aws:index/getPartition:getPartition", {}, ""))
+    assert (answer["partition"], answer["dnsSuffix"]) == (partition, suffix), region
 
 
 def test_not_in_moto_names_exactly_what_moto_lacks():

@@ -17,6 +17,7 @@ handler says so next to the call; `NOT_IN_MOTO` lists the types moto cannot hold
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import uuid
@@ -26,6 +27,7 @@ from typing import Any, Callable, Mapping, Optional
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
@@ -218,7 +220,17 @@ def _attribute(value: Any) -> str:
 
 
 def _ec2_arn(mocks: MotoMocks, region: str, kind: str, resource_id: str) -> str:
-    return f"arn:aws:ec2:{region}:{mocks.account_id}:{kind}/{resource_id}"
+    return f"arn:{partition_of(region)['partition']}:ec2:{region}:{mocks.account_id}:{kind}/{resource_id}"
+
+
+def partition_of(region: str) -> dict[str, str]:
+    """What `aws.get_partition` answers in a region, from botocore's own partition table."""
+    for partition in botocore.session.get_session().get_data("endpoints")["partitions"]:
+        if region in partition["regions"] or re.match(partition["regionRegex"], region):
+            return {"id": partition["partition"], "partition": partition["partition"],
+                    "dnsSuffix": partition["dnsSuffix"],
+                    "reverseDnsPrefix": ".".join(reversed(partition["dnsSuffix"].split(".")))}
+    raise NotImplementedError(f"no AWS partition holds the region {region}")
 
 
 # --- lookups -------------------------------------------------------------------------------------
@@ -242,6 +254,11 @@ def _caller_identity(mocks: MotoMocks, region: str, args: Inputs) -> dict[str, A
     identity = mocks.client("sts", region).get_caller_identity()
     return {"id": identity["Account"], "accountId": identity["Account"], "arn": identity["Arn"],
             "userId": identity["UserId"]}
+
+
+@_handles(LOOKUPS, "aws:index/getPartition:getPartition")
+def _partition(mocks: MotoMocks, region: str, args: Inputs) -> dict[str, Any]:
+    return partition_of(region)
 
 
 @_handles(LOOKUPS, "aws:ssm/getParameter:getParameter", "name", "withDecryption")
