@@ -9,6 +9,7 @@ import pulumi_aws as aws
 import pytest
 
 from components.flow_log import FlowLogDelivery, FlowLogDeliveryArgs
+from components.targets import FlowLogOptions, ResolvedTarget
 from components.network import Network, NetworkArgs
 from components.web_servers import WebServers, WebServersArgs, ami_architecture, user_data
 from tests.conftest import REPO_ROOT, lab_config
@@ -25,12 +26,23 @@ def network(subnets=("10.0.0.0/24", "10.0.1.0/24")) -> Rendering:
     return render_component(lambda: Network("lab", NetworkArgs("10.0.0.0/16", list(subnets), TAGS)))
 
 
+VPC_TARGET = ResolvedTarget("vpc-0123456789abcdef0", "vpc_id", "vpc-0123456789abcdef0")
+
+
+def flow_log_options(**overrides) -> FlowLogOptions:
+    return FlowLogOptions(**{**dict(traffic_type="ALL", aggregation_interval=60, log_format=None, tags=TAGS),
+                             **overrides})
+
+
+def delivery_args(**overrides) -> FlowLogDeliveryArgs:
+    args = dict(targets=[VPC_TARGET], flow_logs=flow_log_options(), region="ap-northeast-1",
+                log_group_name="/vpc-flow-logs/lab", retention_days=7, kms_key_arn=None, create_kms_key=False,
+                protect_logs=False, tags=TAGS)
+    return FlowLogDeliveryArgs(**{**args, **overrides})
+
+
 def delivery(**overrides) -> Rendering:
-    args = dict(vpc_id="vpc-0123", region="ap-northeast-1", log_group_name="/vpc-flow-logs/lab",
-                retention_days=7, traffic_type="ALL", aggregation_interval=60, log_format=None,
-                kms_key_arn=None, create_kms_key=False, protect_logs=False, tags=TAGS)
-    args.update(overrides)
-    return render_component(lambda: FlowLogDelivery("lab-flow-logs", FlowLogDeliveryArgs(**args)))
+    return render_component(lambda: FlowLogDelivery("lab-flow-logs", delivery_args(**overrides)))
 
 
 def web(**overrides) -> Rendering:
@@ -116,10 +128,8 @@ def test_created_kms_key_rotates_and_encrypts_only_this_group():
 
 def test_arns_and_service_hosts_come_from_the_partition():
     config = {**lab_config(), "aws:region": "cn-north-1"}
-    rendering = render("lab", config, program=lambda: FlowLogDelivery("lab-flow-logs", FlowLogDeliveryArgs(
-        vpc_id="vpc-0123", region="cn-north-1", log_group_name="/vpc-flow-logs/lab", retention_days=7,
-        traffic_type="ALL", aggregation_interval=60, log_format=None, kms_key_arn=None, create_kms_key=True,
-        protect_logs=False, tags=TAGS)))
+    rendering = render("lab", config, program=lambda: FlowLogDelivery("lab-flow-logs", delivery_args(
+        region="cn-north-1", create_kms_key=True)))
     assert "aws:index/getPartition:getPartition" in rendering.invokes
     role = rendering.one("aws:iam/role:Role")
     (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
@@ -143,10 +153,20 @@ def test_protect_logs_protects_and_retains_the_group():
     assert group.options["protect"] is True and group.options["retainOnDelete"] is True, group.urn
 
 
+def test_protect_logs_turns_on_the_groups_aws_side_deletion_protection():
+    group = delivery(protect_logs=True).one("aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["deletionProtectionEnabled"] is True, group.urn
+
+
+def test_unprotected_group_leaves_deletion_protection_unset():
+    group = delivery().one("aws:cloudwatch/logGroup:LogGroup")
+    assert "deletionProtectionEnabled" not in group.inputs, group.urn
+
+
 def test_flow_log_properties_come_from_args():
     log_format = "${version} ${interface-id} ${dstport} ${action}"
-    flow_log = delivery(traffic_type="REJECT", aggregation_interval=600, log_format=log_format) \
-        .one("aws:ec2/flowLog:FlowLog")
+    flow_log = delivery(flow_logs=flow_log_options(traffic_type="REJECT", aggregation_interval=600,
+                                                   log_format=log_format)).one("aws:ec2/flowLog:FlowLog")
     assert flow_log.inputs["trafficType"] == "REJECT", flow_log.urn
     assert flow_log.inputs["maxAggregationInterval"] == 600, flow_log.urn
     assert flow_log.inputs["logFormat"] == log_format, flow_log.urn

@@ -25,6 +25,7 @@ from pulumi.runtime.mocks import MockCallArgs
 from pulumi.runtime.settings import SETTINGS
 
 from components.flow_log import DELIVERY_ACTIONS, FLOW_LOGS_SERVICE, FlowLogDelivery, FlowLogDeliveryArgs
+from components.targets import FlowLogOptions, ResolvedTarget
 from components.web_servers import AL2023_AMI_PARAMETER, HTTP_PORT, SSH_PORT, ami_architecture
 from config.settings import Settings, config_from_stack_file, settings_from_stack_file
 from flowlogs.fields import DEFAULT_FIELDS
@@ -108,7 +109,8 @@ def test_flow_log_targets_the_vpc_and_delivers_to_the_group_through_the_role(acc
     deployment = account[stack]
     settings = deployment.settings
     (flow_log,) = deployment.client("ec2").describe_flow_logs(
-        Filters=[{"Name": "resource-id", "Values": [deployment.rendering.outputs["vpcId"]]}])["FlowLogs"]
+        Filters=[{"Name": "resource-id", "Values": [deployment.rendering.outputs["vpcId"]]},
+                 {"Name": "log-destination-type", "Values": ["cloud-watch-logs"]}])["FlowLogs"]
     role = deployment.client("iam").get_role(RoleName=deployment.role_name())["Role"]
     assert flow_log["FlowLogId"] == deployment.rendering.outputs["flowLogId"]
     assert flow_log["LogDestinationType"] == "cloud-watch-logs"
@@ -266,8 +268,9 @@ def test_aws_refuses_a_second_identical_flow_log_so_replacement_deletes_first(ac
     def program() -> None:
         vpc = aws.ec2.Vpc("replace-vpc", cidr_block="10.99.0.0/16")
         FlowLogDelivery("replace", FlowLogDeliveryArgs(
-            vpc_id=vpc.id, region=region, log_group_name="/vpc-flow-logs/replace", retention_days=1,
-            traffic_type="ALL", aggregation_interval=60, log_format=None, kms_key_arn=None,
+            targets=[ResolvedTarget("replace-vpc", "vpc_id", vpc.id)],
+            flow_logs=FlowLogOptions(traffic_type="ALL", aggregation_interval=60, log_format=None, tags={}),
+            region=region, log_group_name="/vpc-flow-logs/replace", retention_days=1, kms_key_arn=None,
             create_kms_key=False, protect_logs=False, tags={}))
 
     rendering, _ = _render_program(program, region)

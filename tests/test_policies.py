@@ -41,8 +41,9 @@ ADVISORY_BY_STACK = {
     "local": LAB_ADVISORY,
     "dev": {"http-open-to-world", "log-group-encrypted", "log-group-protected"},
     "prod": {"http-open-to-world"},
+    "audit": {"http-open-to-world"},
 }
-MINIMUM_RETENTION_BY_STACK = {"lab": 1, "local": 1, "dev": 30, "prod": 365}
+MINIMUM_RETENTION_BY_STACK = {"lab": 1, "local": 1, "dev": 30, "prod": 365, "audit": 90}
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -146,6 +147,10 @@ class LabMocks(pulumi_mocks.Mocks):
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{letter}" for letter in "acd"]
             return {"names": names, "zoneIds": [f"apne1-az{i}" for i in (4, 1, 2)], "id": self.region}
+        if args.token == "aws:ec2/getVpcs:getVpcs":
+            # One VPC per tag set, its id derived from the tags, so renders are stable.
+            tags = json.dumps(args.args.get("tags") or {}, sort_keys=True)
+            return {"ids": [f"vpc-{_short_hash('getVpcs', tags)}"], "id": self.region}
         if args.token == "aws:index/getPartition:getPartition":
             return partition_of(self.region)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -176,6 +181,10 @@ class LabMocks(pulumi_mocks.Mocks):
         elif token == "Topic":
             resource_id = f"arn:{self.partition}:sns:{self.region}:{ACCOUNT_ID}:{name}"
             state.update(name=name, arn=resource_id)
+        elif token == "Bucket":
+            # Bucket names are global and lower-case; S3 ARNs carry neither region nor account.
+            resource_id = inputs.get("bucket") or f"{args.name}-{_short_hash(args.name)[:8]}".lower()
+            state.update(bucket=resource_id, arn=f"arn:{self.partition}:s3:::{resource_id}")
         elif token == "KeyPair":
             state.update(keyName=inputs.get("keyName") or name)
         elif token == "Subnet":
