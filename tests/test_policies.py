@@ -33,7 +33,9 @@ ALL_RULES = {
     "flow-log-role-least-privilege", "log-group-retention", "log-group-encrypted", "log-group-protected",
     "ssh-not-open-to-world", "http-open-to-world", "ec2-imdsv2-required", "ec2-root-volume-encrypted",
     "security-group-rules-described", "default-security-group-closed", "required-tags",
-    "metric-filter-matches-log-format",
+    "metric-filter-matches-log-format", "flow-log-bucket-public-access-blocked", "flow-log-bucket-encrypted",
+    "flow-log-bucket-tls-only", "flow-log-bucket-delivery-scoped", "flow-log-bucket-expires-records",
+    "flow-log-bucket-versioned", "transit-gateway-flow-log-interval",
 }
 LAB_ADVISORY = {"ssh-not-open-to-world", "http-open-to-world", "log-group-encrypted", "log-group-protected"}
 ADVISORY_BY_STACK = {
