@@ -16,7 +16,7 @@ import pulumi_aws as aws
 
 from components.flow_log import LOG_DELIVERY_SERVICE
 from components.targets import FlowLogOptions, ResolvedTarget, register_flow_log
-from config.settings import ObjectLock
+from config.settings import Destination
 
 # Where AWS writes flow-log objects under the bucket (and under a given ARN's folder).
 AWS_LOGS_PREFIX = "AWSLogs/"
@@ -31,14 +31,10 @@ class S3FlowLogDestinationArgs:
     targets: Sequence[ResolvedTarget]
     flow_logs: FlowLogOptions
     log_fields: tuple[str, ...]
-    file_format: str
-    hive_compatible_partitions: bool
-    per_hour_partition: bool
+    # File format, partitioning, and either a bucket someone else owns (bucket_arn) or the
+    # expiry and object lock of the bucket to create.
+    destination: Destination
     region: str
-    # A bucket someone else owns (arn:<partition>:s3:::<bucket>[/<folder>]); None creates one.
-    bucket_arn: Optional[str]
-    retention_days: Optional[int]
-    object_lock: Optional[ObjectLock]
     # The stack's log key: SSE-KMS with it when set, SSE-S3 otherwise.
     kms_key_arn: Optional[pulumi.Input[str]]
     protect_logs: bool
@@ -103,17 +99,18 @@ class S3FlowLogDestination(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: S3FlowLogDestinationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("vpcflowlogs:index:S3FlowLogDestination", name, None, opts)
+        destination = args.destination
         self.log_fields = args.log_fields
-        self.file_format = args.file_format
-        self.hive_compatible_partitions = args.hive_compatible_partitions
-        self.per_hour_partition = args.per_hour_partition
+        self.file_format = destination.file_format
+        self.hive_compatible_partitions = destination.hive_compatible_partitions
+        self.per_hour_partition = destination.per_hour_partition
         depends_on: list[pulumi.Resource] = []
-        if args.bucket_arn:
-            bucket, _, folder = args.bucket_arn.split(":::", 1)[1].partition("/")
+        if destination.bucket_arn:
+            bucket, _, folder = destination.bucket_arn.split(":::", 1)[1].partition("/")
             self.bucket_name = pulumi.Output.from_input(bucket)
-            self.bucket_arn = pulumi.Output.from_input(args.bucket_arn.split("/", 1)[0])
+            self.bucket_arn = pulumi.Output.from_input(destination.bucket_arn.split("/", 1)[0])
             self.key_prefix = f"{folder.rstrip('/')}/{AWS_LOGS_PREFIX}" if folder else AWS_LOGS_PREFIX
-            log_destination: pulumi.Input[str] = args.bucket_arn
+            log_destination: pulumi.Input[str] = destination.bucket_arn
         else:
             created, policy = self._bucket(name, args)
             self.bucket_name, self.bucket_arn = created.bucket, created.arn
@@ -121,18 +118,18 @@ class S3FlowLogDestination(pulumi.ComponentResource):
             log_destination = created.arn
             depends_on = [policy]
 
-        destination = {
+        delivery = {
             "log_destination_type": "s3",
             "log_destination": log_destination,
             "destination_options": aws.ec2.FlowLogDestinationOptionsArgs(
-                file_format=args.file_format,
-                hive_compatible_partitions=args.hive_compatible_partitions,
-                per_hour_partition=args.per_hour_partition,
+                file_format=self.file_format,
+                hive_compatible_partitions=self.hive_compatible_partitions,
+                per_hour_partition=self.per_hour_partition,
             ),
         }
         self.flow_logs = {
             target.key: register_flow_log(
-                f"{name}-{target.key}", target, args.flow_logs, destination, pulumi.ResourceOptions(
+                f"{name}-{target.key}", target, args.flow_logs, delivery, pulumi.ResourceOptions(
                     parent=self,
                     # Without our bucket policy in place, CreateFlowLogs would write its own, broader one.
                     depends_on=depends_on))
@@ -153,7 +150,7 @@ class S3FlowLogDestination(pulumi.ComponentResource):
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
             # Object lock can only be switched on when the bucket is created.
-            object_lock_enabled=True if args.object_lock else None,
+            object_lock_enabled=True if args.destination.object_lock else None,
             tags={**args.tags, "Name": f"{name}-bucket"},
             # Recorded traffic outlives the stack when protected, as the log group does.
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_logs, retain_on_delete=args.protect_logs),
@@ -186,7 +183,7 @@ class S3FlowLogDestination(pulumi.ComponentResource):
                 id="expire-flow-log-records",
                 status="Enabled",
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.retention_days),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.destination.retention_days),
                 noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                     noncurrent_days=NONCURRENT_VERSION_DAYS),
                 abort_incomplete_multipart_upload=aws.s3.
@@ -200,11 +197,12 @@ class S3FlowLogDestination(pulumi.ComponentResource):
             policy=bucket.arn.apply(lambda arn: bucket_policy(partition, account_id, args.region, arn)),
             # With Block Public Access on first, no moment exists where a policy could be public.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, ownership]))
-        if args.object_lock:
+        object_lock = args.destination.object_lock
+        if object_lock:
             aws.s3.BucketObjectLockConfiguration(
                 f"{name}-object-lock", bucket=bucket.id,
                 rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
                     default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
-                        mode=args.object_lock.mode, days=args.object_lock.days)),
+                        mode=object_lock.mode, days=object_lock.days)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
         return bucket, policy

@@ -352,3 +352,26 @@ def test_reject_reason_encryption_status_and_ecs_fields_render_and_monitoring_fo
     for metric_filter in rendering.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter"):
         assert "reject_reason" in metric_filter.inputs["pattern"] or "ecs_cluster_name" in \
             metric_filter.inputs["pattern"], metric_filter.urn
+
+
+def test_a_given_bucket_is_delivered_into_and_nothing_is_created_in_s3():
+    config = stack_config("audit")
+    config["vpc-flow-logs:destinations"] = json.dumps([
+        {"type": "cloud-watch-logs"},
+        {"type": "s3", "fileFormat": "parquet", "bucketArn": "arn:aws:s3:::central-flow-logs/network"}])
+    rendering = render("audit", config)
+    assert not [r.urn for r in rendering.registrations if r.type.startswith("aws:s3/")]
+    s3_flow_logs = [r for r in rendering.by_type(FLOW_LOG) if r.inputs["logDestinationType"] == "s3"]
+    assert len(s3_flow_logs) == 3
+    for flow_log in s3_flow_logs:
+        assert flow_log.inputs["logDestination"] == "arn:aws:s3:::central-flow-logs/network", flow_log.urn
+        assert "-s3-central-flow-logs-" in flow_log.name, flow_log.urn
+    assert rendering.outputs["flowLogBuckets"] == {"s3-central-flow-logs": "central-flow-logs"}
+
+
+def test_created_key_lets_log_delivery_encrypt_the_bucket(rendered):
+    key = rendered("prod").one("aws:kms/key:Key")
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    delivery = statements["LogDeliveryEncryptsThisAccountsFlowLogRecords"]
+    assert delivery["Principal"] == {"Service": "delivery.logs.amazonaws.com"}, key.urn
+    assert set(delivery["Condition"]) == {"StringEquals", "ArnLike"}, key.urn
