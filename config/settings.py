@@ -533,8 +533,8 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
     targets = _targets(reader, lab)
     aggregation_interval = reader.choice("aggregationInterval", AGGREGATION_INTERVALS, 600, int)
     # The lab's own VPC is a target too, a VPC one.
-    _targets_fit((FlowLogTarget("vpcId", "the lab's VPC"),) * lab + targets, log_fields, aggregation_interval,
-                 log_format)
+    lab_target = (FlowLogTarget("vpcId", "the lab's VPC"),) if lab else ()
+    _targets_fit(lab_target + targets, log_fields, aggregation_interval, log_format)
     destinations = _destinations(reader)
     monitoring = _monitoring(reader)
     internal_cidr = reader.raw("internalCidr")
