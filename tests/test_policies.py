@@ -607,3 +607,7 @@ def test_transit_gateway_flow_log_at_600_seconds_fails(pack):
     flow_log = tgw_flow_log(600)
     assert "aggregationInterval" in assert_flags(pack, "transit-gateway-flow-log-interval", [flow_log],
                                                  flow_log).message
+
+
+def test_transit_gateway_flow_log_without_a_traffic_type_is_not_a_missed_reject(pack):
+    assert violations_of(pack, "flow-log-captures-rejects", [tgw_flow_log(60)]) == []

@@ -9,7 +9,7 @@ from pulumi_policy import (PolicyResource, ReportViolation, ResourceValidationAr
                            Severity, StackValidationArgs, StackValidationPolicy)
 
 from .common import as_list, label, of_type, policy_statements, referenced
-from .flow_logs import CONFUSED_DEPUTY_KEYS, FLOW_LOG
+from .flow_logs import CONFUSED_DEPUTY_KEYS, FLOW_LOG, TRANSIT_GATEWAY_INPUTS
 
 BUCKET = "aws:s3/bucket:Bucket"
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
@@ -19,7 +19,6 @@ VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
 PUBLIC_ACCESS_SETTINGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
-TRANSIT_GATEWAY_INPUTS = ("transitGatewayId", "transitGatewayAttachmentId")
 
 
 def flow_log_buckets(resources: list[PolicyResource]) -> list[PolicyResource]:

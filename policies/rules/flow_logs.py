@@ -28,8 +28,12 @@ def vpc_flow_logs_enabled(args: StackValidationArgs, report_violation: ReportVio
                              "with vpc_id=vpc.id (the output, not a literal ID) delivering to a log group.", vpc.urn)
 
 
+# Transit gateway flow logs take no traffic type: AWS records all of their traffic.
+TRANSIT_GATEWAY_INPUTS = ("transitGatewayId", "transitGatewayAttachmentId")
+
+
 def flow_log_captures_rejects(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != FLOW_LOG:
+    if args.resource_type != FLOW_LOG or any(args.props.get(key) for key in TRANSIT_GATEWAY_INPUTS):
         return
     traffic_type = args.props.get("trafficType")
     if traffic_type not in ("ALL", "REJECT"):
