@@ -1,4 +1,5 @@
-"""Flow-log delivery: the log group, the role the flow-logs service assumes, and the flow log."""
+"""Flow-log delivery into CloudWatch Logs: the log group, the role the flow-logs service
+assumes, and one flow log per target."""
 
 from __future__ import annotations
 

@@ -9,9 +9,11 @@ import pulumi_aws as aws
 import pytest
 
 from components.flow_log import FlowLogDelivery, FlowLogDeliveryArgs
+from components.s3_destination import S3FlowLogDestination, S3FlowLogDestinationArgs
 from components.targets import FlowLogOptions, ResolvedTarget
 from components.network import Network, NetworkArgs
 from components.web_servers import WebServers, WebServersArgs, ami_architecture, user_data
+from config.settings import Destination
 from tests.conftest import REPO_ROOT, lab_config
 from tools.render import AMI_ID, Rendering, render
 
@@ -252,3 +254,59 @@ def test_hosts_start_after_given_resources():
     rendering = render_component(build)
     marker = rendering.one("aws:cloudwatch/logGroup:LogGroup")
     assert marker.urn in rendering.one("aws:ec2/instance:Instance").options["dependsOn"]
+
+
+# S3 destination
+
+def s3_destination(kms_key_arn=None, **destination) -> Rendering:
+    settings = Destination("s3", **{"file_format": "parquet", "retention_days": 30, **destination})
+    return render_component(lambda: S3FlowLogDestination("lab-s3", S3FlowLogDestinationArgs(
+        targets=[VPC_TARGET], flow_logs=flow_log_options(), log_fields=("version", "srcaddr"), destination=settings,
+        region="ap-northeast-1", kms_key_arn=kms_key_arn, protect_logs=False, tags=TAGS)))
+
+
+def test_bucket_without_a_log_key_uses_sse_s3():
+    encryption = s3_destination().one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    (rule,) = encryption.inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}, encryption.urn
+    assert "bucketKeyEnabled" not in rule, encryption.urn
+
+
+def test_bucket_with_the_log_key_uses_sse_kms():
+    arn = "arn:aws:kms:ap-northeast-1:123456789012:key/abcd"
+    encryption = s3_destination(kms_key_arn=arn).one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    (rule,) = encryption.inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": arn}
+    assert rule["bucketKeyEnabled"] is True, encryption.urn
+
+
+def test_s3_flow_log_waits_for_the_bucket_policy_and_has_no_role():
+    rendering = s3_destination()
+    flow_log = rendering.one("aws:ec2/flowLog:FlowLog")
+    assert rendering.one("aws:s3/bucketPolicy:BucketPolicy").urn in flow_log.options["dependsOn"], flow_log.urn
+    assert flow_log.dependencies["logDestination"] == [rendering.one("aws:s3/bucket:Bucket").urn], flow_log.urn
+    assert "iamRoleArn" not in flow_log.inputs, flow_log.urn
+
+
+def test_bucket_without_object_lock_has_no_lock_configuration():
+    rendering = s3_destination()
+    assert not rendering.by_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+    assert "objectLockEnabled" not in rendering.one("aws:s3/bucket:Bucket").inputs
+
+
+def test_destination_exposes_what_an_athena_table_needs():
+    def build():
+        s3 = S3FlowLogDestination("lab-s3", S3FlowLogDestinationArgs(
+            targets=[VPC_TARGET], flow_logs=flow_log_options(), log_fields=("version", "srcaddr"),
+            destination=Destination("s3", file_format="parquet", hive_compatible_partitions=True,
+                                    bucket_arn="arn:aws:s3:::central-logs/network"),
+            region="ap-northeast-1", kms_key_arn=None, protect_logs=False, tags=TAGS))
+        pulumi.export("bucket", s3.bucket_name)
+        pulumi.export("prefix", s3.key_prefix)
+        pulumi.export("fields", list(s3.log_fields))
+        pulumi.export("hive", s3.hive_compatible_partitions)
+    outputs = render_component(build).outputs
+    assert outputs == {"bucket": "central-logs", "prefix": "network/AWSLogs/", "fields": ["version", "srcaddr"],
+                       "hive": True}
