@@ -63,7 +63,8 @@ def resolve_targets(targets: Sequence[FlowLogTarget]) -> list[ResolvedTarget]:
             input_name = TARGET_KINDS[target.kind][0]
         for resource_id, label in found:
             if resource_id in named_by:
-                raise pulumi.RunError(f"config {PROJECT}:flowLogTargets names {resource_id} twice ({named_by[resource_id]} "
+                raise pulumi.RunError(f"config {PROJECT}:flowLogTargets names {resource_id} twice "
+                                      f"({named_by[resource_id]} "
                                       f"and {label}): list each target once")
             named_by[resource_id] = label
             resolved.append(ResolvedTarget(resource_id, input_name, resource_id, target.is_transit_gateway))

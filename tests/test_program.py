@@ -375,3 +375,14 @@ def test_created_key_lets_log_delivery_encrypt_the_bucket(rendered):
     delivery = statements["LogDeliveryEncryptsThisAccountsFlowLogRecords"]
     assert delivery["Principal"] == {"Service": "delivery.logs.amazonaws.com"}, key.urn
     assert set(delivery["Condition"]) == {"StringEquals", "ArnLike"}, key.urn
+
+
+def test_a_vpc_named_by_id_and_found_by_tags_is_a_config_error():
+    class TaggedVpcIsNamed(LabMocks):
+        def call(self, args):
+            if args.token == "aws:ec2/getVpcs:getVpcs":
+                return {"ids": ["vpc-0a1b2c3d4e5f60718"], "id": self.region}
+            return super().call(args)
+
+    with pytest.raises(pulumi.RunError, match=r"flowLogTargets names vpc-0a1b2c3d4e5f60718 twice .*vpcTags"):
+        render("audit", stack_config("audit"), mocks=TaggedVpcIsNamed("ap-northeast-1"))

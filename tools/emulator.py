@@ -515,7 +515,8 @@ def create_flow_logs_request(inputs: Inputs) -> dict[str, Any]:
         if destination and destination_type == "cloud-watch-logs" else None,
         DeliverLogsPermissionArn=inputs.get("iamRoleArn"),
         MaxAggregationInterval=inputs.get("maxAggregationInterval"), LogFormat=inputs.get("logFormat"),
-        DestinationOptions=_renamed(inputs.get("destinationOptions"), DESTINATION_OPTIONS, "destinationOptions") or None,
+        DestinationOptions=_renamed(inputs.get("destinationOptions"), DESTINATION_OPTIONS, "destinationOptions")
+        or None,
         TagSpecifications=_tag_specifications("vpc-flow-log", inputs.get("tags")))
 
 

@@ -177,7 +177,8 @@ class LabMocks(pulumi_mocks.Mocks):
             resource_id = name
             state.update(name=name, arn=f"arn:{self.partition}:iam::{ACCOUNT_ID}:{token.lower()}/{name}")
         elif token == "Key":
-            state.update(arn=f"arn:{self.partition}:kms:{self.region}:{ACCOUNT_ID}:key/{resource_id}", keyId=resource_id)
+            state.update(arn=f"arn:{self.partition}:kms:{self.region}:{ACCOUNT_ID}:key/{resource_id}",
+                         keyId=resource_id)
         elif token == "Topic":
             resource_id = f"arn:{self.partition}:sns:{self.region}:{ACCOUNT_ID}:{name}"
             state.update(name=name, arn=resource_id)

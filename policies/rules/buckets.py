@@ -121,7 +121,8 @@ def _stack_policy(name: str, description: str, resource_type: str, problem: Call
 POLICIES = [
     _stack_policy("flow-log-bucket-public-access-blocked",
                   "Every bucket a flow log delivers into has Block Public Access on, all four settings.",
-                  PUBLIC_ACCESS_BLOCK, _public_access, "Add an aws.s3.BucketPublicAccessBlock with every setting true."),
+                  PUBLIC_ACCESS_BLOCK, _public_access,
+                  "Add an aws.s3.BucketPublicAccessBlock with every setting true."),
     _stack_policy("flow-log-bucket-encrypted", "Every flow-log bucket encrypts objects by default (SSE-KMS or SSE-S3).",
                   ENCRYPTION, _encryption, "Add an aws.s3.BucketServerSideEncryptionConfiguration."),
     _stack_policy("flow-log-bucket-tls-only", "Every flow-log bucket's policy denies requests without TLS.",
