@@ -83,8 +83,10 @@ def test_endpoint_keys_are_fields_of_the_providers_endpoint_settings():
     assert set(endpoints) <= fields, sorted(set(endpoints) - fields)
 
 
-@pytest.mark.parametrize("switched_on", [{}, {"vpc-flow-logs:createLogKmsKey": "true",
-                                               "vpc-flow-logs:monitoring": "true"}], ids=["as is", "kms+monitoring"])
+@pytest.mark.parametrize("switched_on", [
+    {}, {"vpc-flow-logs:createLogKmsKey": "true", "vpc-flow-logs:monitoring": "true"},
+    {"vpc-flow-logs:destinations": '[{"type": "cloud-watch-logs"}, {"type": "s3", "fileFormat": "parquet"}]'},
+], ids=["as is", "kms+monitoring", "s3"])
 def test_endpoints_cover_every_service_the_program_calls(switched_on):
     rendering = render("local", {**config_from_stack_file(LOCAL_STACK_FILE), **switched_on})
     tokens = {r.type for r in rendering.registrations if r.type.startswith("aws:")} | set(rendering.invokes)
