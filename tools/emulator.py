@@ -22,6 +22,7 @@ handler says so next to the call; `NOT_IN_MOTO` lists the types moto cannot hold
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import uuid
@@ -31,6 +32,7 @@ from typing import Any, Callable, Iterable, Mapping, Optional
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from pulumi.output import Unknown
@@ -304,7 +306,17 @@ def _attribute(value: Any) -> str:
 
 
 def _ec2_arn(mocks: MotoMocks, region: str, kind: str, resource_id: str) -> str:
-    return f"arn:aws:ec2:{region}:{mocks.account_id}:{kind}/{resource_id}"
+    return f"arn:{partition_of(region)['partition']}:ec2:{region}:{mocks.account_id}:{kind}/{resource_id}"
+
+
+def partition_of(region: str) -> dict[str, str]:
+    """What `aws.get_partition` answers in a region, from botocore's own partition table."""
+    for partition in botocore.session.get_session().get_data("endpoints")["partitions"]:
+        if region in partition["regions"] or re.match(partition["regionRegex"], region):
+            return {"id": partition["partition"], "partition": partition["partition"],
+                    "dnsSuffix": partition["dnsSuffix"],
+                    "reverseDnsPrefix": ".".join(reversed(partition["dnsSuffix"].split(".")))}
+    raise NotImplementedError(f"no AWS partition holds the region {region}")
 
 
 # --- lookups -------------------------------------------------------------------------------------
@@ -328,6 +340,19 @@ def _caller_identity(mocks: MotoMocks, region: str, args: Inputs) -> dict[str, A
     identity = mocks.client("sts", region).get_caller_identity()
     return {"id": identity["Account"], "accountId": identity["Account"], "arn": identity["Arn"],
             "userId": identity["UserId"]}
+
+
+@_handles(LOOKUPS, "aws:index/getPartition:getPartition")
+def _partition(mocks: MotoMocks, region: str, args: Inputs) -> dict[str, Any]:
+    return partition_of(region)
+
+
+@_handles(LOOKUPS, "aws:ec2/getVpcs:getVpcs", "tags", "filters")
+def _vpcs(mocks: MotoMocks, region: str, args: Inputs) -> dict[str, Any]:
+    filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in (args.get("tags") or {}).items()]
+    filters += [{"Name": entry["name"], "Values": entry["values"]} for entry in args.get("filters") or []]
+    vpcs = mocks.client("ec2", region).describe_vpcs(**_present(Filters=filters or None))["Vpcs"]
+    return {"id": region, "ids": [vpc["VpcId"] for vpc in vpcs], "tags": args.get("tags")}
 
 
 @_handles(LOOKUPS, "aws:ssm/getParameter:getParameter", "name", "withDecryption")
@@ -555,6 +580,10 @@ def _instance(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Resul
 FLOW_LOG_TARGETS = {"vpcId": "VPC", "subnetId": "Subnet", "eniId": "NetworkInterface"}
 
 
+DESTINATION_OPTIONS = {"fileFormat": "FileFormat", "hiveCompatiblePartitions": "HiveCompatiblePartitions",
+                       "perHourPartition": "PerHourPartition"}
+
+
 def create_flow_logs_request(inputs: Inputs) -> dict[str, Any]:
     """The CreateFlowLogs parameters for a FlowLog's inputs, as the provider sends them.
 
@@ -572,11 +601,13 @@ def create_flow_logs_request(inputs: Inputs) -> dict[str, Any]:
         if destination and destination_type == "cloud-watch-logs" else None,
         DeliverLogsPermissionArn=inputs.get("iamRoleArn"),
         MaxAggregationInterval=inputs.get("maxAggregationInterval"), LogFormat=inputs.get("logFormat"),
+        DestinationOptions=_renamed(inputs.get("destinationOptions"), DESTINATION_OPTIONS, "destinationOptions")
+        or None,
         TagSpecifications=_tag_specifications("vpc-flow-log", inputs.get("tags")))
 
 
 @_handles(RESOURCES, "aws:ec2/flowLog:FlowLog", *FLOW_LOG_TARGETS, "trafficType", "logDestinationType",
-          "logDestination", "iamRoleArn", "maxAggregationInterval", "logFormat", "tags")
+          "logDestination", "iamRoleArn", "maxAggregationInterval", "logFormat", "destinationOptions", "tags")
 def _flow_log(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
     created = mocks.client("ec2", region).create_flow_logs(**create_flow_logs_request(inputs))
     if created["Unsuccessful"]:
@@ -586,12 +617,13 @@ def _flow_log(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Resul
 
 
 @_handles(RESOURCES, "aws:cloudwatch/logGroup:LogGroup", "name", "namePrefix", "retentionInDays", "kmsKeyId",
-          "logGroupClass", "skipDestroy", "tags")
+          "logGroupClass", "skipDestroy", "deletionProtectionEnabled", "tags")
 def _log_group(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
     logs = mocks.client("logs", region)
     group_name = _autoname(name, inputs.get("name"), inputs.get("namePrefix"))
     logs.create_log_group(**_present(logGroupName=group_name, kmsKeyId=inputs.get("kmsKeyId"),
-                                     logGroupClass=inputs.get("logGroupClass"), tags=inputs.get("tags")))
+                                     logGroupClass=inputs.get("logGroupClass"), tags=inputs.get("tags"),
+                                     deletionProtectionEnabled=inputs.get("deletionProtectionEnabled")))
     if inputs.get("retentionInDays"):
         logs.put_retention_policy(logGroupName=group_name, retentionInDays=inputs["retentionInDays"])
     (group,) = [g for g in logs.describe_log_groups(logGroupNamePrefix=group_name)["logGroups"]
@@ -1285,3 +1317,101 @@ def _query_definition_unread(mocks: MotoMocks, region: str, resource_id: str, st
 
 
 _lifecycle(QUERY_DEFINITION, replaces=(), read=_query_definition_unread, delete=_query_definition_gone)
+
+
+# --- flow-log bucket -----------------------------------------------------------------------------
+
+@_handles(RESOURCES, "aws:s3/bucket:Bucket", "bucket", "bucketPrefix", "objectLockEnabled", "forceDestroy", "tags")
+def _bucket(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    # As the provider auto-names: lower-case, since bucket names allow nothing else.
+    bucket = _autoname(name, inputs.get("bucket"), inputs.get("bucketPrefix")).lower()
+    s3 = mocks.client("s3", region)
+    s3.create_bucket(**_present(
+        Bucket=bucket,
+        # us-east-1 is the one region that refuses a LocationConstraint naming itself.
+        CreateBucketConfiguration={"LocationConstraint": region} if region != "us-east-1" else None,
+        ObjectLockEnabledForBucket=inputs.get("objectLockEnabled")))
+    if inputs.get("tags"):
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_list(inputs["tags"])})
+    return bucket, {"bucket": bucket, "arn": f"arn:{partition_of(region)['partition']}:s3:::{bucket}",
+                    "bucketDomainName": f"{bucket}.s3.amazonaws.com", "region": region}
+
+
+PUBLIC_ACCESS_BLOCK = {"blockPublicAcls": "BlockPublicAcls", "blockPublicPolicy": "BlockPublicPolicy",
+                       "ignorePublicAcls": "IgnorePublicAcls", "restrictPublicBuckets": "RestrictPublicBuckets"}
+
+
+@_handles(RESOURCES, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "bucket", *PUBLIC_ACCESS_BLOCK)
+def _bucket_public_access_block(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    settings = {PUBLIC_ACCESS_BLOCK[key]: value for key, value in inputs.items() if key in PUBLIC_ACCESS_BLOCK}
+    mocks.client("s3", region).put_public_access_block(Bucket=inputs["bucket"],
+                                                       PublicAccessBlockConfiguration=settings)
+    return inputs["bucket"], {}
+
+
+@_handles(RESOURCES, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "bucket", "rule")
+def _bucket_ownership_controls(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    rule = _renamed(inputs["rule"], {"objectOwnership": "ObjectOwnership"}, f"{name} rule")
+    mocks.client("s3", region).put_bucket_ownership_controls(Bucket=inputs["bucket"],
+                                                             OwnershipControls={"Rules": [rule]})
+    return inputs["bucket"], {}
+
+
+@_handles(RESOURCES, "aws:s3/bucketVersioning:BucketVersioning", "bucket", "versioningConfiguration")
+def _bucket_versioning(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    configuration = _renamed(inputs["versioningConfiguration"], {"status": "Status", "mfaDelete": "MFADelete"},
+                             f"{name} versioningConfiguration")
+    mocks.client("s3", region).put_bucket_versioning(Bucket=inputs["bucket"], VersioningConfiguration=configuration)
+    return inputs["bucket"], {}
+
+
+SSE_DEFAULT = {"sseAlgorithm": "SSEAlgorithm", "kmsMasterKeyId": "KMSMasterKeyID"}
+
+
+@_handles(RESOURCES, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+          "bucket", "rules")
+def _bucket_encryption(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    rules = [_present(
+        ApplyServerSideEncryptionByDefault=_renamed(rule.get("applyServerSideEncryptionByDefault"), SSE_DEFAULT,
+                                                    f"{name} rules"),
+        BucketKeyEnabled=rule.get("bucketKeyEnabled")) for rule in inputs["rules"]]
+    mocks.client("s3", region).put_bucket_encryption(Bucket=inputs["bucket"],
+                                                     ServerSideEncryptionConfiguration={"Rules": rules})
+    return inputs["bucket"], {}
+
+
+LIFECYCLE_RULE = {"id": "ID", "status": "Status", "filter": "Filter", "expiration": "Expiration",
+                  "noncurrentVersionExpiration": "NoncurrentVersionExpiration",
+                  "abortIncompleteMultipartUpload": "AbortIncompleteMultipartUpload"}
+LIFECYCLE_BLOCKS = {"prefix": "Prefix", "days": "Days", "noncurrentDays": "NoncurrentDays",
+                    "daysAfterInitiation": "DaysAfterInitiation"}
+
+
+@_handles(RESOURCES, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "bucket", "rules")
+def _bucket_lifecycle(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    rules = []
+    for rule in inputs["rules"]:
+        renamed = _renamed(rule, LIFECYCLE_RULE, f"{name} rules")
+        rules.append({key: _renamed(value, LIFECYCLE_BLOCKS, f"{name} rules {key}") if isinstance(value, dict)
+                      else value for key, value in renamed.items()})
+    mocks.client("s3", region).put_bucket_lifecycle_configuration(Bucket=inputs["bucket"],
+                                                                  LifecycleConfiguration={"Rules": rules})
+    return inputs["bucket"], {}
+
+
+@_handles(RESOURCES, "aws:s3/bucketPolicy:BucketPolicy", "bucket", "policy")
+def _bucket_policy(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    mocks.client("s3", region).put_bucket_policy(Bucket=inputs["bucket"], Policy=inputs["policy"])
+    return inputs["bucket"], {}
+
+
+@_handles(RESOURCES, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "bucket", "rule",
+          "objectLockEnabled")
+def _bucket_object_lock(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    retention = _renamed(inputs["rule"]["defaultRetention"], {"mode": "Mode", "days": "Days", "years": "Years"},
+                         f"{name} rule defaultRetention")
+    mocks.client("s3", region).put_object_lock_configuration(
+        Bucket=inputs["bucket"], ObjectLockConfiguration={
+            "ObjectLockEnabled": inputs.get("objectLockEnabled", "Enabled"),
+            "Rule": {"DefaultRetention": retention}})
+    return inputs["bucket"], {}
