@@ -296,7 +296,7 @@ def delivery(stand_in, vpc) -> dict[str, tuple[str, dict[str, Any]]]:
     account = properties(getattr(stand_in.stub.Invoke(provider_pb2.InvokeRequest(tok=CALLER_IDENTITY)),
                                  "return"))["accountId"]
     group = create(stand_in, LOG_GROUP, "local-log-group", {"name": "/vpc-flow-logs/stand-in", "retentionInDays": 7})
-    role = create(stand_in, ROLE, "local-role", {"assumeRolePolicy": trust_policy(account, REGION)})
+    role = create(stand_in, ROLE, "local-role", {"assumeRolePolicy": trust_policy("aws", account, REGION)})
     flow_log = create(stand_in, FLOW_LOG, "local-flow-log", {
         **FLOW_LOG_INPUTS, "vpcId": vpc[0], "logDestination": group[1]["arn"], "iamRoleArn": role[1]["arn"]})
     return {"group": group, "role": role, "flow_log": flow_log}
