@@ -33,7 +33,7 @@ FIRST_YEAR = 2024
 @dataclass(frozen=True)
 class FlowLogAthenaArgs:
     bucket_name: pulumi.Input[str]
-    # The destination's key prefix (may be empty); S3 adds AWSLogs/... under it.
+    # Where the records start in the bucket, `AWSLogs/` included (S3FlowLogDestination.key_prefix).
     key_prefix: str
     log_fields: tuple[str, ...]
     hive_compatible_partitions: bool
@@ -64,7 +64,7 @@ def partition_keys(hive: bool, per_hour: bool) -> list[str]:
 
 def location_template(bucket: str, key_prefix: str, hive: bool, per_hour: bool) -> str:
     """Where S3 writes an hour's objects, with `${key}` for each projected partition."""
-    base = f"s3://{bucket}/" + (key_prefix.strip("/") + "/" if key_prefix.strip("/") else "") + "AWSLogs/"
+    base = f"s3://{bucket}/{key_prefix}"
     if hive:
         parts = ["aws-account-id=${aws_account_id}", "aws-service=${aws_service}", "aws-region=${aws_region}",
                  "year=${year}", "month=${month}", "day=${day}"] + (["hour=${hour}"] if per_hour else [])
@@ -122,9 +122,7 @@ class FlowLogAthena(pulumi.ComponentResource):
             partition_keys=[aws.glue.CatalogTablePartitionKeyArgs(name=key, type="string")
                             for key in partition_keys(args.hive_compatible_partitions, args.per_hour_partition)],
             storage_descriptor=aws.glue.CatalogTableStorageDescriptorArgs(
-                location=pulumi.Output.concat("s3://", args.bucket_name, "/",
-                                              args.key_prefix.strip("/") + "/" if args.key_prefix.strip("/") else "",
-                                              "AWSLogs/"),
+                location=pulumi.Output.concat("s3://", args.bucket_name, "/", args.key_prefix),
                 input_format=PARQUET_INPUT,
                 output_format=PARQUET_OUTPUT,
                 ser_de_info=aws.glue.CatalogTableStorageDescriptorSerDeInfoArgs(

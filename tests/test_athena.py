@@ -36,7 +36,7 @@ CUTOFF = 1_000_000_000
 
 def athena_args(fields: tuple[str, ...] = DEFAULT_FIELDS, *, hive: bool = True, per_hour: bool = True,
                 vpc_cidr: str | None = "10.0.0.0/16", bucket: str = "flow-log-records") -> FlowLogAthenaArgs:
-    return FlowLogAthenaArgs(bucket_name=bucket, key_prefix="vpc/", log_fields=fields,
+    return FlowLogAthenaArgs(bucket_name=bucket, key_prefix="vpc/AWSLogs/", log_fields=fields,
                              hive_compatible_partitions=hive, per_hour_partition=per_hour, region=REGION,
                              account_id="123456789012", vpc_cidr=vpc_cidr, results_retention_days=7,
                              bytes_scanned_cutoff=CUTOFF, tags=TAGS)
@@ -108,8 +108,8 @@ def test_a_cutoff_athena_refuses_is_an_error_naming_it():
         render_component(too_low)
 
 
-def test_location_template_without_a_prefix_starts_at_awslogs():
-    assert location_template("b", "", True, False).startswith("s3://b/AWSLogs/aws-account-id=")
+def test_location_template_without_a_folder_starts_at_awslogs():
+    assert location_template("b", "AWSLogs/", True, False).startswith("s3://b/AWSLogs/aws-account-id=")
 
 
 # Applied to moto

@@ -28,6 +28,7 @@ TAGGABLE_TYPES = frozenset({
     "aws:iam/policy:Policy",
     "aws:kms/key:Key",
     "aws:sns/topic:Topic",
+    "aws:s3/bucket:Bucket",
 })
 
 
