@@ -4,7 +4,9 @@ Composition only: validated settings in, components wired together, readable out
 """
 
 import pulumi
+import pulumi_aws as aws
 
+from components.athena import FlowLogAthena, FlowLogAthenaArgs
 from components.flow_log import LAB_TARGET, FlowLogDelivery, FlowLogDeliveryArgs
 from components.monitoring import Monitoring, MonitoringArgs, monitoring_plan
 from components.network import Network, NetworkArgs
@@ -12,6 +14,10 @@ from components.s3_destination import S3FlowLogDestination, S3FlowLogDestination
 from components.targets import FlowLogOptions, ResolvedTarget, resolve_targets
 from components.web_servers import WebServers, WebServersArgs
 from config.settings import S3, load_settings
+
+# Athena query results are disposable copies, kept a week; one query may scan at most 100 GB.
+ATHENA_RESULTS_RETENTION_DAYS = 7
+ATHENA_BYTES_SCANNED_CUTOFF = 100 * 1024**3
 
 settings = load_settings()
 stack = settings.stack
@@ -57,6 +63,7 @@ if settings.cloud_watch_logs:
     flow_logs["cloudwatch"] = delivery.flow_logs
 
 buckets = {}
+athena_workgroups = {}
 for destination in s3_destinations:
     s3 = S3FlowLogDestination(f"{stack}-{destination.key}", S3FlowLogDestinationArgs(
         targets=targets,
@@ -68,9 +75,23 @@ for destination in s3_destinations:
         protect_logs=settings.protect_logs,
         tags=tags,
     ))
-    # An Athena table and workgroup over these records hang off here: they need s3.bucket_name,
-    # s3.key_prefix, s3.file_format, the partitioning flags and s3.log_fields.
     buckets[destination.key] = s3.bucket_name
+    if s3.file_format == "parquet":
+        athena = FlowLogAthena(f"{stack}-{destination.key}-athena", FlowLogAthenaArgs(
+            bucket_name=s3.bucket_name,
+            key_prefix=s3.key_prefix,
+            log_fields=s3.log_fields,
+            hive_compatible_partitions=s3.hive_compatible_partitions,
+            per_hour_partition=s3.per_hour_partition,
+            region=settings.region,
+            # The records sit under the account whose flow logs write them, whoever owns the bucket.
+            account_id=aws.get_caller_identity_output().account_id,
+            vpc_cidr=settings.monitored_cidr,
+            results_retention_days=ATHENA_RESULTS_RETENTION_DAYS,
+            bytes_scanned_cutoff=ATHENA_BYTES_SCANNED_CUTOFF,
+            tags=tags,
+        ))
+        athena_workgroups[destination.key] = athena.workgroup_name
     flow_logs[destination.key] = s3.flow_logs
 
 every_flow_log = [flow_log for by_target in flow_logs.values() for flow_log in by_target.values()]
@@ -130,3 +151,5 @@ if delivery:
         pulumi.export("flowLogId", delivery.flow_logs[LAB_TARGET].id)
 if buckets:
     pulumi.export("flowLogBuckets", buckets)
+if athena_workgroups:
+    pulumi.export("athenaWorkgroups", athena_workgroups)

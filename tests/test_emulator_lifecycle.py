@@ -86,6 +86,12 @@ def test_destroying_in_reverse_creation_order_leaves_none_of_the_stack(deployed)
         "topics": boto3.client("sns", region_name=region).list_topics()["Topics"],
         "alarms": [alarm["AlarmName"] for alarm in
                    boto3.client("cloudwatch", region_name=region).describe_alarms()["MetricAlarms"]],
+        "buckets": [bucket["Name"] for bucket in boto3.client("s3", region_name=region).list_buckets()["Buckets"]],
+        "glue databases": [database["Name"] for database in
+                           boto3.client("glue", region_name=region).get_databases()["DatabaseList"]],
+        # Every account has Athena's primary workgroup; the stack's are the others.
+        "workgroups": [group["Name"] for group in boto3.client("athena", region_name=region).list_work_groups()[
+            "WorkGroups"] if group["Name"] != "primary"],
         # AWS deletes a key only after its window: until then it is pending deletion.
         "key not pending deletion": [key_id for key_id in [ids["aws:kms/key:Key"]] if boto3.client(
             "kms", region_name=region).describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] != "PendingDeletion"],

@@ -39,6 +39,8 @@ ENDPOINT_KEY = {
     "index/getAvailabilityZones": "ec2",
     "index/getCallerIdentity": "sts",
     "s3": "s3",
+    "glue": "glue",
+    "athena": "athena",
 }
 # Lookups the provider answers from its own tables, without calling any endpoint.
 ANSWERED_BY_THE_PROVIDER = {"aws:index/getPartition:getPartition"}

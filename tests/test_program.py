@@ -307,7 +307,10 @@ def test_s3_flow_logs_deliver_without_a_role(rendered):
 
 
 def test_created_bucket_is_hardened(rendered):
-    rendering = rendered("audit")
+    audit = rendered("audit")
+    # The records' bucket, not Athena's results bucket beside it.
+    rendering = Rendering(audit.stack, [r for r in audit.registrations
+                                        if "vpcflowlogs:index:FlowLogAthena$" not in r.urn], audit.outputs)
     bucket = rendering.one("aws:s3/bucket:Bucket")
     assert bucket.inputs["objectLockEnabled"] is True, bucket.urn
     block = rendering.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
@@ -360,7 +363,9 @@ def test_a_given_bucket_is_delivered_into_and_nothing_is_created_in_s3():
         {"type": "cloud-watch-logs"},
         {"type": "s3", "fileFormat": "parquet", "bucketArn": "arn:aws:s3:::central-flow-logs/network"}])
     rendering = render("audit", config)
-    assert not [r.urn for r in rendering.registrations if r.type.startswith("aws:s3/")]
+    # Athena's query results go to a bucket of its own; no bucket is created for the records.
+    assert not [r.urn for r in rendering.registrations
+                if r.type.startswith("aws:s3/") and "vpcflowlogs:index:FlowLogAthena$" not in r.urn]
     s3_flow_logs = [r for r in rendering.by_type(FLOW_LOG) if r.inputs["logDestinationType"] == "s3"]
     assert len(s3_flow_logs) == 3
     for flow_log in s3_flow_logs:
@@ -386,3 +391,16 @@ def test_a_vpc_named_by_id_and_found_by_tags_is_a_config_error():
 
     with pytest.raises(pulumi.RunError, match=r"flowLogTargets names vpc-0a1b2c3d4e5f60718 twice .*vpcTags"):
         render("audit", stack_config("audit"), mocks=TaggedVpcIsNamed("ap-northeast-1"))
+
+
+def test_athena_follows_each_parquet_destination_and_is_named_from_it():
+    config = stack_config("audit")
+    config["vpc-flow-logs:destinations"] = json.dumps([
+        {"type": "cloud-watch-logs"},
+        {"type": "s3", "fileFormat": "parquet", "bucketArn": "arn:aws:s3:::central-flow-logs/network"},
+        {"type": "s3", "fileFormat": "plain-text", "retentionDays": 30}])
+    rendering = render("audit", config)
+    athena = [r.name for r in rendering.by_type("vpcflowlogs:index:FlowLogAthena")]
+    assert athena == ["audit-s3-central-flow-logs-athena"], athena
+    table = rendering.one("aws:glue/catalogTable:CatalogTable")
+    assert table.inputs["storageDescriptor"]["location"] == "s3://central-flow-logs/network/AWSLogs/", table.urn

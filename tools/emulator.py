@@ -782,7 +782,8 @@ def _is_not_found(error: Exception) -> bool:
     if not isinstance(error, ClientError):
         return False
     code = error.response["Error"]["Code"]
-    return "NotFound" in code or code in {"NoSuchEntity", "ResourceNotFoundException"}
+    # S3 says NoSuchBucket, NoSuchBucketPolicy, ...; HeadBucket only its HTTP status.
+    return "NotFound" in code or code.startswith("NoSuch") or code in {"404", "ResourceNotFoundException"}
 
 
 def _read_or_gone(read: Callable[..., Optional[Inputs]]) -> Callable[..., Optional[Inputs]]:
@@ -1424,7 +1425,8 @@ def _glue_database(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> 
     mocks.client("glue", region).create_database(
         DatabaseInput=_present(Name=inputs["name"], Description=inputs.get("description")),
         **_present(Tags=inputs.get("tags")))
-    return f"{mocks.account_id}:{inputs['name']}", {"name": inputs["name"]}
+    arn = f"arn:{partition_of(region)['partition']}:glue:{region}:{mocks.account_id}:database/{inputs['name']}"
+    return f"{mocks.account_id}:{inputs['name']}", {"name": inputs["name"], "arn": arn}
 
 
 SERDE = {"serializationLibrary": "SerializationLibrary", "parameters": "Parameters", "name": "Name"}
@@ -1434,18 +1436,24 @@ STORAGE_DESCRIPTOR = {"location": "Location", "inputFormat": "InputFormat", "out
                       "parameters": "Parameters"}
 
 
-@_handles(RESOURCES, "aws:glue/catalogTable:CatalogTable", "databaseName", "name", "tableType", "parameters",
-          "partitionKeys", "storageDescriptor", "description")
-def _glue_table(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+def _glue_table_input(name: str, inputs: Inputs) -> dict[str, Any]:
+    """Glue's TableInput from the provider's inputs: what CreateTable and UpdateTable both take whole."""
     where = f"{name} storageDescriptor"
     storage = _renamed(inputs.get("storageDescriptor"), STORAGE_DESCRIPTOR, where)
     if "SerdeInfo" in storage:
         storage["SerdeInfo"] = _renamed(storage["SerdeInfo"], SERDE, where)
     storage["Columns"] = [_renamed(column, COLUMN, where) for column in storage.get("Columns", [])]
-    mocks.client("glue", region).create_table(DatabaseName=inputs["databaseName"], TableInput=_present(
+    return _present(
         Name=inputs["name"], Description=inputs.get("description"), TableType=inputs.get("tableType"),
         Parameters=inputs.get("parameters"), StorageDescriptor=storage,
-        PartitionKeys=[_renamed(key, COLUMN, f"{name} partitionKeys") for key in inputs.get("partitionKeys", [])]))
+        PartitionKeys=[_renamed(key, COLUMN, f"{name} partitionKeys") for key in inputs.get("partitionKeys", [])])
+
+
+@_handles(RESOURCES, "aws:glue/catalogTable:CatalogTable", "databaseName", "name", "tableType", "parameters",
+          "partitionKeys", "storageDescriptor", "description")
+def _glue_table(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    mocks.client("glue", region).create_table(DatabaseName=inputs["databaseName"],
+                                              TableInput=_glue_table_input(name, inputs))
     return f"{mocks.account_id}:{inputs['databaseName']}:{inputs['name']}", {"name": inputs["name"]}
 
 
@@ -1482,3 +1490,185 @@ def _athena_named_query(mocks: MotoMocks, region: str, name: str, inputs: Inputs
         Name=inputs["name"], Database=inputs["database"], WorkGroup=inputs.get("workgroup"),
         QueryString=inputs["query"], Description=inputs.get("description")))["NamedQueryId"]
     return query_id, {}
+
+
+# --- after creation: flow-log bucket and Athena ---------------------------------------------------
+
+@_read_or_gone
+def _read_bucket(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    s3 = mocks.client("s3", region)
+    s3.head_bucket(Bucket=resource_id)
+    try:
+        tags = s3.get_bucket_tagging(Bucket=resource_id)["TagSet"]
+    except ClientError as error:
+        if error.response["Error"]["Code"] != "NoSuchTagSet":
+            raise
+        tags = []
+    return _tags_read(state, tags)
+
+
+def _delete_bucket(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+    s3 = mocks.client("s3", region)
+    # forceDestroy: the provider empties the bucket, every version included, before deleting it.
+    if state.get("forceDestroy"):
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=resource_id):
+            for entry in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=resource_id, Key=entry["Key"], VersionId=entry["VersionId"])
+    s3.delete_bucket(Bucket=resource_id)
+
+
+# A bucket's name is its identity, and AWS enables object lock only when it creates a bucket.
+_lifecycle("aws:s3/bucket:Bucket", replaces=("bucket", "bucketPrefix", "objectLockEnabled"),
+           updates={"tags": _set_or_clear(
+               "s3", "tags",
+               lambda s3, bucket, tags: s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_list(tags)}),
+               lambda s3, bucket: s3.delete_bucket_tagging(Bucket=bucket)),
+               "forceDestroy": _provider_only},
+           read=_read_bucket, delete=_delete_bucket)
+
+
+def _bucket_setting(token: str, create: Callable[..., Result], *, get: str, back: Callable[[Inputs, Inputs], Inputs],
+                    delete: Callable[..., None], replaces: tuple[str, ...] = ("bucket",)) -> None:
+    """A bucket sub-resource whose Put call overwrites: every input but the bucket is updated by putting it
+    again; it is read back with `get`(Bucket=id), mapped to the provider's inputs by `back`(response, state)."""
+    @_read_or_gone
+    def read(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+        return back(getattr(mocks.client("s3", region), get)(Bucket=resource_id), state)
+    _lifecycle(token, replaces=replaces, read=read, delete=delete,
+               updates={key: lambda *args: _put_again(*args, create=create, name_input="bucket")
+                        for key in RESOURCES[token].inputs - set(replaces)})
+
+
+def _s3_call(call: str, **parameters: Any) -> Callable[..., None]:
+    """A delete that is one S3 call on the bucket."""
+    def delete(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+        getattr(mocks.client("s3", region), call)(Bucket=resource_id, **parameters)
+    return delete
+
+
+def _exists(response: Inputs, state: Inputs) -> Inputs:
+    """Read back as present, the nested settings left as the state has them."""
+    return {}
+
+
+_bucket_setting("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", _bucket_public_access_block,
+                get="get_public_access_block",
+                back=lambda response, state: {key: response["PublicAccessBlockConfiguration"].get(api, False)
+                                              for key, api in PUBLIC_ACCESS_BLOCK.items()},
+                delete=_s3_call("delete_public_access_block"))
+_bucket_setting("aws:s3/bucketOwnershipControls:BucketOwnershipControls", _bucket_ownership_controls,
+                get="get_bucket_ownership_controls",
+                back=lambda response, state: {"rule": {
+                    "objectOwnership": response["OwnershipControls"]["Rules"][0]["ObjectOwnership"]}},
+                delete=_s3_call("delete_bucket_ownership_controls"))
+# AWS cannot switch versioning off once on: the provider suspends it on delete.
+_bucket_setting("aws:s3/bucketVersioning:BucketVersioning", _bucket_versioning, get="get_bucket_versioning",
+                back=lambda response, state: {"versioningConfiguration": {
+                    **state.get("versioningConfiguration", {}), "status": response.get("Status", "Disabled")}},
+                delete=_s3_call("put_bucket_versioning", VersioningConfiguration={"Status": "Suspended"}))
+_bucket_setting("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                _bucket_encryption, get="get_bucket_encryption", back=_exists,
+                delete=_s3_call("delete_bucket_encryption"))
+_bucket_setting("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", _bucket_lifecycle,
+                get="get_bucket_lifecycle_configuration", back=_exists, delete=_s3_call("delete_bucket_lifecycle"))
+# S3 hands the policy back in its own spacing: the state keeps the provider's string unless it differs.
+_bucket_setting("aws:s3/bucketPolicy:BucketPolicy", _bucket_policy, get="get_bucket_policy",
+                back=lambda response, state: {} if json.loads(response["Policy"]) == json.loads(state["policy"])
+                else {"policy": response["Policy"]},
+                delete=_s3_call("delete_bucket_policy"))
+# Object lock, once enabled, stays: the provider's delete only drops the default retention.
+_bucket_setting("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", _bucket_object_lock,
+                get="get_object_lock_configuration", back=_exists, replaces=("bucket", "objectLockEnabled"),
+                delete=_s3_call("put_object_lock_configuration",
+                                ObjectLockConfiguration={"ObjectLockEnabled": "Enabled"}))
+
+
+@_read_or_gone
+def _read_glue_database(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    glue = mocks.client("glue", region)
+    database = glue.get_database(Name=state["name"])["Database"]
+    tags = glue.get_tags(ResourceArn=state["arn"])["Tags"]
+    return {**({"tags": tags} if tags or state.get("tags") else {}),
+            **_present(description=database.get("Description"))}
+
+
+_lifecycle("aws:glue/catalogDatabase:CatalogDatabase", replaces=("name",),
+           updates={
+               "description": lambda mocks, region, resource_id, olds, news: mocks.client(
+                   "glue", region).update_database(Name=olds["name"], DatabaseInput=_present(
+                       Name=olds["name"], Description=news.get("description"))),
+               "tags": _tags_via(
+                   "glue", lambda glue, database_id, olds, keys: glue.untag_resource(ResourceArn=olds["arn"],
+                                                                                    TagsToRemove=keys),
+                   lambda glue, database_id, olds, tags: glue.tag_resource(ResourceArn=olds["arn"], TagsToAdd=tags)),
+           },
+           read=_read_glue_database,
+           delete=lambda mocks, region, resource_id, state: mocks.client("glue", region).delete_database(
+               Name=state["name"]))
+
+
+def _update_glue_table(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    mocks.client("glue", region).update_table(DatabaseName=news["databaseName"],
+                                              TableInput=_glue_table_input(resource_id, news))
+
+
+@_read_or_gone
+def _read_glue_table(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    table = mocks.client("glue", region).get_table(DatabaseName=state["databaseName"], Name=state["name"])["Table"]
+    return _present(tableType=table.get("TableType"))
+
+
+# Glue identifies a table by its database and name; UpdateTable rewrites the rest whole.
+_lifecycle("aws:glue/catalogTable:CatalogTable", replaces=("databaseName", "name"),
+           updates={key: _update_glue_table
+                    for key in RESOURCES["aws:glue/catalogTable:CatalogTable"].inputs - {"databaseName", "name"}},
+           read=_read_glue_table,
+           delete=lambda mocks, region, resource_id, state: mocks.client("glue", region).delete_table(
+               DatabaseName=state["databaseName"], Name=state["name"]))
+
+
+def _workgroup_not_updated(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    raise NotImplementedError(f"aws:athena/workgroup:Workgroup {resource_id}: moto implements no Athena "
+                              "UpdateWorkGroup, so its description, configuration and state cannot change in place")
+
+
+@_read_or_gone
+def _read_workgroup(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    athena = mocks.client("athena", region)
+    if not athena.get_work_group(WorkGroup=resource_id).get("WorkGroup"):
+        return None
+    # moto answers a resource without tags with an error rather than an empty list.
+    listed = athena.list_tags_for_resource(ResourceARN=state["arn"]) if state.get("tags") else {}
+    return _tags_read(state, listed.get("Tags"))
+
+
+_lifecycle("aws:athena/workgroup:Workgroup", replaces=("name",),
+           updates={
+               "tags": _tags_via(
+                   "athena", lambda athena, name, olds, keys: athena.untag_resource(ResourceARN=olds["arn"],
+                                                                                   TagKeys=keys),
+                   lambda athena, name, olds, tags: athena.tag_resource(ResourceARN=olds["arn"],
+                                                                        Tags=_tag_list(tags))),
+               "forceDestroy": _provider_only,
+               **{key: _workgroup_not_updated for key in ("description", "configuration", "state")},
+           },
+           read=_read_workgroup,
+           # forceDestroy: the workgroup goes with its saved queries and query history.
+           delete=lambda mocks, region, resource_id, state: mocks.client("athena", region).delete_work_group(
+               WorkGroup=resource_id, RecursiveDeleteOption=bool(state.get("forceDestroy"))))
+
+
+@_read_or_gone
+def _read_named_query(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    query = mocks.client("athena", region).get_named_query(NamedQueryId=resource_id).get("NamedQuery")
+    return _present(query=query.get("QueryString")) if query else None
+
+
+def _named_query_left(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+    # moto implements no Athena DeleteNamedQuery: the query stays in moto, and the run says so.
+    mocks.not_in_moto.append(f"aws:athena/namedQuery:NamedQuery {resource_id} (delete)")
+
+
+# The provider changes nothing of a saved query in place: each input is a new query.
+_lifecycle("aws:athena/namedQuery:NamedQuery", replaces=RESOURCES["aws:athena/namedQuery:NamedQuery"].inputs,
+           read=_read_named_query, delete=_named_query_left)
