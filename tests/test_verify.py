@@ -6,6 +6,7 @@ under that, every test runs with name resolution and connects limited to loopbac
 
 from __future__ import annotations
 
+import gzip
 import io
 import ipaddress
 import json
@@ -18,11 +19,14 @@ from pathlib import Path
 from typing import Iterator, Optional
 
 import boto3
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import yaml
 
 from config.settings import settings_from_stack_file
 from flowlogs.fields import DEFAULT_FIELDS, format_string, parse_log_format
+from flowlogs.patterns import pattern_name
 from tests.conftest import stack_file
 from tests.moto_server import LOOPBACK, free_port, running_moto_server
 from tools import verify
@@ -462,3 +466,81 @@ def test_a_failing_pulumi_cli_is_reported_with_its_message():
 
     with pytest.raises(VerifyError, match="pulumi stack output --json -s lab failed: error: no stack named 'lab'"):
         read_outputs("lab", None, run=pulumi_cli)
+
+
+# A stack that delivers only to S3
+
+@pytest.fixture
+def s3(logs, moto_endpoint):
+    """S3 on the same moto server; verify reaches it through the environment the `logs` fixture sets."""
+    return boto3.client("s3", region_name=REGION, endpoint_url=moto_endpoint)
+
+
+def delivered_key(bucket_suffix: str) -> str:
+    return (f"AWSLogs/{ACCOUNT}/vpcflowlogs/{REGION}/2026/11/29/"
+            f"{ACCOUNT}_vpcflowlogs_{REGION}_fl-0eeeeeeeeeeeeeee0_20261129T0000Z_0a1b2c3d.{bucket_suffix}")
+
+
+def parquet_object(fields: tuple[str, ...], lines: list[str]) -> bytes:
+    """The lines as S3 writes Parquet: one column per field, named with underscores, numbers as integers."""
+    rows = [line.split(" ") for line in lines]
+    columns = {pattern_name(name): [int(row[index]) if row[index].isdigit() else row[index] for row in rows]
+               for index, name in enumerate(fields)}
+    sink = io.BytesIO()
+    pq.write_table(pa.table(columns), sink)
+    return sink.getvalue()
+
+
+def run_verify_from_s3(tmp_path: Path, s3, bucket: str, key: str, body: bytes,
+                       prober: Prober) -> tuple[int, str]:
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text(json.dumps({"region": REGION, "flowLogBuckets": {"s3": bucket}, "hosts": HOSTS}),
+                       encoding="utf-8")
+    out = io.StringIO()
+    code = verify.main(["--stack", "lab", "--stack-file", str(stack_file("lab")), "--outputs", str(outputs), *FAST],
+                       prober=prober, out=out)
+    return code, out.getvalue()
+
+
+def test_records_delivered_to_s3_as_gzipped_text_with_a_header_are_verified(tmp_path, s3, host_ports):
+    text = "\n".join([" ".join(DEFAULT_FIELDS), *lab_traffic(DEFAULT_FIELDS)]) + "\n"
+    prober = loopback_prober(host_ports)
+
+    code, output = run_verify_from_s3(tmp_path, s3, "flow-records-text", delivered_key("log.gz"),
+                                      gzip.compress(text.encode()), prober)
+
+    assert code == 0, output
+    assert f"Waiting for flow-log records in s3://flow-records-text/ ({REGION})" in output
+    assert EXPECTED_TABLE_0 in output
+    assert_only_loopback(prober)
+
+
+def test_records_delivered_to_s3_as_parquet_are_verified(tmp_path, s3, host_ports):
+    prober = loopback_prober(host_ports)
+
+    code, output = run_verify_from_s3(tmp_path, s3, "flow-records-parquet", delivered_key("parquet"),
+                                      parquet_object(DEFAULT_FIELDS, lab_traffic(DEFAULT_FIELDS)), prober)
+
+    assert code == 0, output
+    assert EXPECTED_TABLE_0 in output
+    assert_only_loopback(prober)
+
+
+def test_s3_records_without_rejects_name_what_never_appeared(tmp_path, s3, host_ports):
+    text = "\n".join([" ".join(DEFAULT_FIELDS), *lab_traffic(DEFAULT_FIELDS, with_rejects=False)]) + "\n"
+    prober = loopback_prober(host_ports)
+
+    code, output = run_verify_from_s3(tmp_path, s3, "flow-records-accept-only", delivered_key("log.gz"),
+                                      gzip.compress(text.encode()), prober)
+
+    assert code == 1, output
+    assert output.count("Never appeared") == 2, output
+
+
+def test_a_stack_without_a_log_group_waits_for_s3s_slower_delivery(tmp_path):
+    outputs = verify.outputs_from_json({"region": REGION, "flowLogBuckets": {"s3": "records"}, "hosts": HOSTS},
+                                       "outputs.json")
+    assert (outputs.bucket, verify.default_timeout(outputs)) == ("records", verify.DEFAULT_S3_TIMEOUT_SECONDS)
+    assert verify.DEFAULT_S3_TIMEOUT_SECONDS > verify.DEFAULT_TIMEOUT_SECONDS

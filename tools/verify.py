@@ -2,7 +2,8 @@
 
 The article ends by browsing to the hosts, connecting over SSH and watching that traffic
 appear in the flow log. This sends the same traffic to every host (HTTP 80, TCP 22, and a
-TCP 8080 probe the security group drops), then polls the stack's log group until each host's
+TCP 8080 probe the security group drops), then polls the stack's log group (or, for a stack
+that delivers only to S3, its flow-log bucket) until each host's
 network interface has an accepted port-80 record and a rejected port-8080 record, and prints
 what it saw. When something never appears it says what, and the likely cause.
 
@@ -21,6 +22,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -33,7 +35,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from config.settings import Settings, settings_from_stack_file, stack_file_of
 from flowlogs.fields import format_string
-from flowlogs.records import FlowRecord, parse_record, protocol_name
+from flowlogs.records import MISSING, FlowRecord, parse_record, protocol_name
+from tools.flow_source import SourceError, files_of, iter_records
 
 # Without these a record cannot be tied to a host, a port and a verdict, or summed.
 REQUIRED_FIELDS = ("interface-id", "dstport", "protocol", "action", "packets", "bytes")
@@ -43,6 +46,8 @@ TCP = 6
 # What each host's interface must show: the page was served, the 8080 probe was dropped.
 EXPECTED_RECORDS = ((HTTP_PORT, "ACCEPT"), (DROPPED_PORT, "REJECT"))
 DEFAULT_TIMEOUT_SECONDS = 15 * 60.0
+# S3 delivers about 10 minutes after an aggregation interval ends, rather than CloudWatch Logs' 5.
+DEFAULT_S3_TIMEOUT_SECONDS = 25 * 60.0
 DEFAULT_POLL_SECONDS = 15.0
 # Records are read from a little before the probes, to absorb clock skew with AWS.
 LOOKBACK_SECONDS = 60
@@ -77,6 +82,8 @@ class StackOutputs:
     region: str
     log_group_name: str
     hosts: tuple[Host, ...]
+    # A stack without a log group: the bucket its records are delivered to.
+    bucket: Optional[str] = None
 
 
 def _host(entry: Any, where: str) -> Host:
@@ -92,13 +99,18 @@ def outputs_from_json(document: Any, source: str) -> StackOutputs:
     """The outputs verification needs, checked, from `pulumi stack output --json`."""
     if not isinstance(document, dict):
         raise VerifyError(f"{source}: expected a JSON object of stack outputs")
-    absent = [key for key in ("region", "logGroupName", "hosts") if not document.get(key)]
+    absent = [key for key in ("region", "hosts") if not document.get(key)]
+    if not document.get("logGroupName") and not document.get("flowLogBuckets"):
+        absent.append("logGroupName (or flowLogBuckets)")
     if absent:
         raise VerifyError(f"{source} lacks {', '.join(absent)}: is the stack deployed (pulumi up)?")
     if not isinstance(document["hosts"], list):
         raise VerifyError(f"{source}: hosts is not a list")
     hosts = tuple(_host(entry, f"{source}: hosts[{index}]") for index, entry in enumerate(document["hosts"]))
-    return StackOutputs(region=document["region"], log_group_name=document["logGroupName"], hosts=hosts)
+    # Every S3 destination receives the same records: any bucket will do.
+    buckets = sorted((document.get("flowLogBuckets") or {}).values())
+    return StackOutputs(region=document["region"], log_group_name=document.get("logGroupName") or "", hosts=hosts,
+                        bucket=buckets[0] if buckets else None)
 
 
 def read_outputs(stack: str, outputs_file: Optional[Path],
@@ -415,6 +427,31 @@ def read_messages(client: Any, log_group: str, since_ms: int) -> list[str]:
     return [event["message"] for page in pages for event in page.get("events", [])]
 
 
+def s3_client(region: str) -> Any:
+    """S3 in the stack's region; AWS_ENDPOINT_URL, when set, replaces AWS's endpoint."""
+    return boto3.client("s3", region_name=region, endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+
+
+def read_s3_messages(client: Any, bucket: str, fields: tuple[str, ...], since_ms: int) -> list[str]:
+    """Records delivered to `bucket` since `since_ms`, read as `make analyze` reads them (plain text with its
+    header line, or Parquet), as lines in the stack's format."""
+    objects = [item["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+               for item in page.get("Contents", []) if item["LastModified"].timestamp() * 1000 >= since_ms]
+    if not objects:
+        return []
+    with tempfile.TemporaryDirectory(prefix="verify-s3-") as folder:
+        for key in objects:
+            target = Path(folder) / key
+            target.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, key, str(target))
+        return [" ".join(MISSING if record.values.get(name) is None else str(record.values[name]) for name in fields)
+                for record in iter_records(files_of(Path(folder)), fields)]
+
+
+def default_timeout(outputs: StackOutputs) -> float:
+    return DEFAULT_TIMEOUT_SECONDS if outputs.log_group_name else DEFAULT_S3_TIMEOUT_SECONDS
+
+
 def wait_for_records(read: Callable[[], list[str]], fields: tuple[str, ...], hosts: Sequence[Host],
                      timeout_seconds: float, poll_seconds: float, progress: ProgressLine) -> Observation:
     """Poll until every expected record is seen or the timeout passes."""
@@ -443,14 +480,18 @@ def verify(settings: Settings, outputs: StackOutputs, prober: Prober, timeout_se
         print(f"  {probe.host:<{host_width}}  {probe.description:<{description_width}}  {probe.outcome}"
               f"{'' if probe.ok else '  <- unexpected'}", file=out)
 
-    print(f"Waiting for flow-log records in {outputs.log_group_name} ({outputs.region}):", file=out)
-    client = logs_client(outputs.region)
+    if outputs.log_group_name:
+        where, client = f"log group {outputs.log_group_name}", logs_client(outputs.region)
+        read = lambda: read_messages(client, outputs.log_group_name, since_ms)  # noqa: E731
+    else:
+        where, client = f"s3://{outputs.bucket}/", s3_client(outputs.region)
+        read = lambda: read_s3_messages(client, outputs.bucket, settings.log_fields, since_ms)  # noqa: E731
+    print(f"Waiting for flow-log records in {where.removeprefix('log group ')} ({outputs.region}):", file=out)
     try:
-        observation = wait_for_records(lambda: read_messages(client, outputs.log_group_name, since_ms),
-                                       settings.log_fields, outputs.hosts, timeout_seconds, poll_seconds,
+        observation = wait_for_records(read, settings.log_fields, outputs.hosts, timeout_seconds, poll_seconds,
                                        ProgressLine(out))
-    except (BotoCoreError, ClientError) as error:
-        raise VerifyError(f"cannot read log group {outputs.log_group_name} in {outputs.region}: {error}") from None
+    except (BotoCoreError, ClientError, SourceError, ValueError) as error:
+        raise VerifyError(f"cannot read {where} in {outputs.region}: {error}") from None
 
     for host in outputs.hosts:
         print("\n" + render_table(host, observation.flows.get(host.name, {})), file=out)
@@ -484,8 +525,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--stack", required=True, help="stack name, e.g. lab")
     parser.add_argument("--outputs", type=Path, help="JSON from `pulumi stack output --json` (default: ask the CLI)")
     parser.add_argument("--stack-file", type=Path, help="stack file (default: config/Pulumi.<stack>.yaml)")
-    parser.add_argument("--timeout", type=_seconds, default=DEFAULT_TIMEOUT_SECONDS, metavar="SECONDS",
-                        help="how long to wait for records (default: 15 minutes)")
+    parser.add_argument("--timeout", type=_seconds, metavar="SECONDS",
+                        help="how long to wait for records (default: 15 minutes, 25 when read from S3)")
     parser.add_argument("--poll-seconds", type=_seconds, default=DEFAULT_POLL_SECONDS, metavar="N",
                         help="seconds between reads of the log group (default: 15)")
     return parser.parse_args(argv)
@@ -499,7 +540,8 @@ def main(argv: Optional[Sequence[str]] = None, *, prober: Optional[Prober] = Non
         settings = settings_from_stack_file(stack_file)
         check_fields(settings.log_fields, stack_file)
         outputs = read_outputs(args.stack, args.outputs)
-        return verify(settings, outputs, prober or Prober(), args.timeout, args.poll_seconds, out or sys.stdout)
+        return verify(settings, outputs, prober or Prober(), args.timeout or default_timeout(outputs),
+                      args.poll_seconds, out or sys.stdout)
     except (pulumi.RunError, VerifyError) as error:
         print(f"verify: {error}", file=sys.stderr)
         return 2
