@@ -29,6 +29,8 @@ TAGGABLE_TYPES = frozenset({
     "aws:kms/key:Key",
     "aws:sns/topic:Topic",
     "aws:s3/bucket:Bucket",
+    "aws:glue/catalogDatabase:CatalogDatabase",
+    "aws:athena/workgroup:Workgroup",
 })
 
 
