@@ -34,6 +34,9 @@ MIN_SUBNETS = 2
 SECRET_PLACEHOLDER = "[secret]"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+# An OpenSSH public key line, as `ssh-keygen` writes it into `~/.ssh/id_*.pub`.
+_SSH_PUBLIC_KEY = re.compile(r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)"
+                             r"|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) AAAA[A-Za-z0-9+/]+=*( .*)?$")
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,16 @@ def _kms_key_arn(reader: _Reader) -> str | None:
     return arn
 
 
+def _ssh_public_key(reader: _Reader) -> str | None:
+    """The key as given; never echoed when refused, since stacks often keep it as a secret."""
+    key = "sshPublicKey"
+    text = reader.raw(key)
+    if text is not None and text != SECRET_PLACEHOLDER and not _SSH_PUBLIC_KEY.match(text.strip()):
+        raise pulumi.RunError(f"config {PROJECT}:{key} (value not shown) is invalid: an OpenSSH public key "
+                              "line such as the contents of ~/.ssh/id_ed25519.pub")
+    return text
+
+
 # The project's config keys: type, description and default, as Pulumi.yaml declares them.
 CONFIG_KEYS: Mapping[str, tuple[str, str, Any]] = MappingProxyType({
     "vpcCidr": ("string", "IPv4 CIDR of the VPC (/16 to /28)", None),
@@ -305,7 +318,7 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
     create_kms_key = reader.boolean("createLogKmsKey", default=False)
     if kms_key_arn and create_kms_key:
         raise _fail("createLogKmsKey", "true", "false when logKmsKeyArn is set (use one or the other)")
-    ssh_public_key = reader.raw("sshPublicKey")
+    ssh_public_key = _ssh_public_key(reader)
     key_pair_name = reader.raw("keyPairName")
     if ssh_public_key and key_pair_name:
         raise _fail("keyPairName", key_pair_name, "unset when sshPublicKey is set (use one or the other)")
