@@ -1,18 +1,21 @@
 """Every rule at its edges: a compliant fixture, a violating one, and the boundary between them.
 
 Driven like tests/test_policies.py: hand-built registrations through the analyzer protocol into
-the real pack, every rule mandatory.
+the real pack, every rule mandatory; and each test once more with the same rule functions
+called in this process (tests/policy_in_process.py), where a mutation run can follow them.
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 
 import pytest
 
 from tests.policy_fixtures import (ACCOUNT, FLOW_LOG, INSTANCE, PACK, ROLE, TAGS, default_group, delivery,
                                    ingress_rule, inline_entry, instance, legacy_rule, log_group, permissions,
                                    replaced, resource, security_group, trust, vpc)
+from tests.policy_in_process import InProcessPack
 from tools.analyzer import PolicyPackSession
 
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
@@ -20,8 +23,11 @@ SOURCE_CONDITIONS = {"StringEquals": {"aws:SourceAccount": ACCOUNT},
                      "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:ap-northeast-1:{ACCOUNT}:vpc-flow-log/*"}}
 
 
-@pytest.fixture(scope="module")
-def pack():
+@pytest.fixture(scope="module", params=["analyzer", "in-process"])
+def pack(request):
+    if request.param == "in-process":
+        yield InProcessPack()
+        return
     with PolicyPackSession(PACK, "test", policy_config={"all": "mandatory"}) as session:
         yield session
 
@@ -234,9 +240,11 @@ def test_instance_rules_look_only_at_instances(pack):
 
 # log groups
 
-def test_retention_at_the_configured_minimum_passes_and_one_below_fails():
-    config = {"all": "mandatory", "log-group-retention": {"minimumRetentionDays": 30}}
-    with PolicyPackSession(PACK, "test", policy_config=config) as session:
+@pytest.mark.parametrize("driver", ["analyzer", "in-process"])
+def test_retention_at_the_configured_minimum_passes_and_one_below_fails(driver):
+    properties = {"log-group-retention": {"minimumRetentionDays": 30}}
+    with (PolicyPackSession(PACK, "test", policy_config={"all": "mandatory", **properties})
+          if driver == "analyzer" else nullcontext(InProcessPack(properties))) as session:
         assert flagged(session, "log-group-retention", [log_group(retentionInDays=30)]) == []
         assert flagged(session, "log-group-retention", [log_group(retentionInDays=60)]) == []
         (violation,) = [v for v in session.analyze([log_group(retentionInDays=29)])
