@@ -11,8 +11,9 @@ FORMAT ?= text
 OUTPUTS ?=
 TIMEOUT ?=
 POLL ?=
+MUTANTS ?=
 
-.PHONY: check test verify benchmark up-local down-local clean
+.PHONY: check test verify benchmark up-local down-local mutation clean
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -38,5 +39,13 @@ up-local: $(STAMP)
 down-local: $(STAMP)
 	bash tools/local_stack.sh down
 
+# Not part of `make test`: about an hour on two cores. MUTANTS="flowlogs.fields.*" limits the run.
+$(VENV)/.mutation-installed: $(STAMP) requirements-mutation.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-mutation.txt
+	touch $@
+
+mutation: $(VENV)/.mutation-installed
+	$(PYTHON) -m tools.mutation $(MUTANTS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis mutants
