@@ -84,3 +84,13 @@ def test_a_refused_public_key_is_not_echoed():
 def test_public_keys_and_the_secret_placeholder_are_accepted(value):
     config = {**lab_config(), KEY + "sshPublicKey": value}
     assert settings_from_config("lab", config).ssh_public_key == value
+
+
+@pytest.mark.parametrize("log_format, reason", [
+    ("${version} ${srcadr}", "unknown field 'srcadr'"),
+    ("${version} $action", "'$action' is not a ${field} token"),
+    ("${version} ${action} ${version}", "field 'version' appears twice"),
+])
+def test_log_format_refusal_says_what_is_wrong_with_which_token(log_format, reason):
+    message = refusal({"logFormat": log_format})
+    assert f"is invalid: {reason}; use " in message, message
