@@ -122,7 +122,6 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--report", type=Path, default=REPORT)
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the last run")
     args = parser.parse_args(argv)
-    equivalents = read_equivalents(EQUIVALENTS)
     if not args.report_only:
         prepare(MUTANTS)
         shared = PROJECT_ROOT.parent / "shared" / "reference"
@@ -133,6 +132,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if run.returncode != 0:
             print(f"mutation: mutmut run exited {run.returncode}; no report written", file=sys.stderr)
             return run.returncode
+    # Read after the run, so explanations written while it ran count.
+    equivalents = read_equivalents(EQUIVALENTS)
     results = read_results(MUTANTS, args.mutants)
     scope = ("mutants " + ", ".join(args.mutants) + " only") if args.mutants else "every module"
     measured = datetime.now(timezone.utc).strftime("%Y-%m-%d")
