@@ -45,6 +45,11 @@ INVALID_CASES: dict[str, list[tuple[dict[str, object], str]]] = {
     "alertEmails": [({"alertEmails": ["ops"]}, "e-mail"), ({"alertEmails": "ops@example.com"}, "e-mail")],
     "alarms": [({"alarms": {"loud": {}}}, "rejectedFlows, rejectedPackets, externalSsh"),
                ({"alarms": []}, "an object")],
+    "lab": [({"lab": "maybe"}, "true or false")],
+    "flowLogTargets": [({"flowLogTargets": "vpc-1"}, "a list of targets")],
+    "destinations": [({"destinations": "s3"}, "a non-empty list of destinations"),
+                     ({"destinations": [{"type": "ftp"}]}, '{"type": "cloud-watch-logs"}')],
+    "internalCidr": [({"internalCidr": "10.0.0.1/8"}, "no host bits")],
 }
 CASES = [pytest.param(key, changes, expected, id=f"{key}-{index}")
          for key, cases in INVALID_CASES.items() for index, (changes, expected) in enumerate(cases)]
