@@ -16,6 +16,7 @@ SOURCE ?=
 QUERY ?=
 VPC_CIDR ?=
 ENDPOINT_URL ?=
+MUTANTS ?=
 
 # `make pulumi-cli`: the Pulumi CLI built from its Go modules, beside a rehearsal substitute
 # for its Python language host (tools/pulumi-cli/), in the git-ignored .tools/bin/. Needs Go;
@@ -35,7 +36,7 @@ IN_CLI_MODULE := cd $(CLI_MODULE) &&
 REQUIRE_GO = command -v go >/dev/null || { echo "make pulumi-cli needs Go 1.26 (https://go.dev/dl/); make test and make check do not" >&2; exit 1; }
 PINNED_PULUMI := $(shell sed -n 's/^pulumi==//p' requirements.txt)
 
-.PHONY: check test e2e verify benchmark analyze benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider
+.PHONY: check test e2e verify benchmark analyze benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -104,5 +105,13 @@ pulumi-cli: $(PULUMI) $(LANGUAGE_HOST) $(LANGUAGE_EXEC)
 		"$$($(LANGUAGE_HOST) -version), built from $(CLI_MODULE)/rehearsal-language-python" \
 		"(the Go module proxy does not serve the real host's module)"
 
+# Not part of `make test`: about an hour on two cores. MUTANTS="flowlogs.fields.*" limits the run.
+$(VENV)/.mutation-installed: $(STAMP) requirements-mutation.txt
+	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-mutation.txt
+	touch $@
+
+mutation: $(VENV)/.mutation-installed
+	$(PYTHON) -m tools.mutation $(MUTANTS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .benchmark-data
+	rm -rf $(VENV) .pytest_cache .hypothesis .benchmark-data mutants

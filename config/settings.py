@@ -35,6 +35,9 @@ MIN_SUBNETS = 2
 SECRET_PLACEHOLDER = "[secret]"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
+# An OpenSSH public key line, as `ssh-keygen` writes it into `~/.ssh/id_*.pub`.
+_SSH_PUBLIC_KEY = re.compile(r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)"
+                             r"|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) AAAA[A-Za-z0-9+/]+=*( .*)?$")
 
 
 @dataclass(frozen=True)
@@ -488,6 +491,16 @@ def _lab_keys_absent(reader: _Reader) -> None:
                         "unset when lab is false: it configures the lab's network and hosts, which are not created")
 
 
+def _ssh_public_key(reader: _Reader) -> str | None:
+    """The key as given; never echoed when refused, since stacks often keep it as a secret."""
+    key = "sshPublicKey"
+    text = reader.raw(key)
+    if text is not None and text != SECRET_PLACEHOLDER and not _SSH_PUBLIC_KEY.match(text.strip()):
+        raise pulumi.RunError(f"config {PROJECT}:{key} (value not shown) is invalid: an OpenSSH public key "
+                              "line such as the contents of ~/.ssh/id_ed25519.pub")
+    return text
+
+
 # The project's config keys: type, description and default, as Pulumi.yaml declares them.
 CONFIG_KEYS: Mapping[str, tuple[str, str, Any]] = MappingProxyType({
     "vpcCidr": ("string", "IPv4 CIDR of the VPC (/16 to /28)", None),
@@ -553,7 +566,7 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
     if create_kms_key and not any(d.type == CLOUD_WATCH_LOGS for d in destinations):
         raise _fail("createLogKmsKey", "true", f"false without a {CLOUD_WATCH_LOGS} destination, whose component "
                                                "owns the key; give logKmsKeyArn to encrypt an s3 bucket")
-    ssh_public_key = reader.raw("sshPublicKey")
+    ssh_public_key = _ssh_public_key(reader)
     key_pair_name = reader.raw("keyPairName")
     if ssh_public_key and key_pair_name:
         raise _fail("keyPairName", key_pair_name, "unset when sshPublicKey is set (use one or the other)")

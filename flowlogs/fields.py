@@ -56,7 +56,7 @@ def parse_log_format(log_format: str | None) -> tuple[str, ...]:
     for token in tokens:
         match = _TOKEN.fullmatch(token)
         if not match:
-            raise LogFormatError(f"'{token}' is not a ${{field}} token ")
+            raise LogFormatError(f"'{token}' is not a ${{field}} token")
         field = match.group(1)
         if field not in FIELDS:
             raise LogFormatError(f"unknown field '{field}'")

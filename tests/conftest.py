@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from tools.render import Rendering, render_stack_file  # noqa: E402
 
 STACK_FILES = sorted(CONFIG_DIR.glob("Pulumi.*.yaml"))
 STACKS = [stack_name_of(path) for path in STACK_FILES]
-SHARED_REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+# `make mutation` runs the tests from a copy of the repo (mutants/), one level deeper, and says where it is.
+SHARED_REFERENCE = Path(os.environ.get("VPC_FLOW_LOGS_SHARED_REFERENCE") or REPO_ROOT.parent / "shared" / "reference")
 
 
 @pytest.fixture(scope="session")
