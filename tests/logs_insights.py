@@ -13,7 +13,8 @@ without AWS. It is written from the Logs Insights query syntax reference, indepe
   integer), `isIpv4InSubnet(field, "cidr")`, `not <condition>`, joined by `and`;
   numbers compare numerically with fields that hold a number, never equal otherwise; a
   comparison on a field the record lacks is false (`!=` too), as Logs Insights drops it;
-- aggregates are `count(*) as name` and `sum(field) as name`; sum skips non-numeric values.
+- aggregates are `count(*) as name`, and `sum`, `min` or `max(field) as name`; they skip
+  non-numeric values.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def _stats_step(text: str) -> Callable[[list[Row]], list[Row]]:
     keys = [key.strip() for key in keys_text.split(",")]
     aggregates = []
     for aggregate in _split_outside_quotes(aggregates_text, ","):
-        found = re.fullmatch(r"(count|sum)\((\*|[A-Za-z_][\w.]*)\)\s+as\s+([A-Za-z_]\w*)", aggregate)
+        found = re.fullmatch(r"(count|sum|min|max)\((\*|[A-Za-z_][\w.]*)\)\s+as\s+([A-Za-z_]\w*)", aggregate)
         if not found or (found.group(1) == "count") != (found.group(2) == "*"):
             raise UnsupportedQuery(f"aggregate {aggregate!r}")
         aggregates.append(found.groups())
@@ -150,10 +151,13 @@ def _stats_step(text: str) -> Callable[[list[Row]], list[Row]]:
         for values, members in groups.items():
             out: Row = dict(zip(keys, values))
             for function, argument, name in aggregates:
+                numbers = [n for n in (_number(m.get(argument)) for m in members) if n is not None]
                 if function == "count":
                     out[name] = len(members)
+                elif function == "sum":
+                    out[name] = sum(numbers)
                 else:
-                    out[name] = sum(n for n in (_number(m.get(argument)) for m in members) if n is not None)
+                    out[name] = (min if function == "min" else max)(numbers, default=None)
             result.append(out)
         return result
     return step

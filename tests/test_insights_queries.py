@@ -12,7 +12,8 @@ import pytest
 
 from flowlogs.dashboard import dashboard_body
 from flowlogs.fields import DEFAULT_FIELDS, parse_log_format
-from flowlogs.patterns import SSH_SOURCES, TOP_TALKERS, REJECTED_BY_PORT, insights_queries, metric_filters
+from flowlogs.patterns import (REJECTED_BY_PORT, SSH_SOURCES, SUMMARY, TOP_TALKERS, insights_queries,
+                               metric_filters)
 from tests.logs_insights import UnsupportedQuery, compile_query, run_query
 from tests.conftest import stack_config
 
@@ -98,9 +99,24 @@ def test_top_talkers_sum_bytes_per_pair_largest_first_without_gap_records(fields
     ]
     rows = run_query(query_text(fields, TOP_TALKERS), records)
     assert rows == [
-        {"srcaddr": HOST, "dstaddr": OUTSIDE, "total_bytes": 5000},
-        {"srcaddr": OUTSIDE, "dstaddr": HOST, "total_bytes": 1000},
-        {"srcaddr": "203.0.113.9", "dstaddr": HOST, "total_bytes": 10},
+        {"srcaddr": HOST, "dstaddr": OUTSIDE, "total_bytes": 5000, "total_packets": 2, "flows": 1},
+        {"srcaddr": OUTSIDE, "dstaddr": HOST, "total_bytes": 1000, "total_packets": 4, "flows": 2},
+        {"srcaddr": "203.0.113.9", "dstaddr": HOST, "total_bytes": 10, "total_packets": 2, "flows": 1},
+    ]
+
+
+@FORMATS
+def test_summary_counts_records_bytes_and_time_span_per_action_and_status(fields):
+    records = [record(fields, OUTSIDE, HOST, 80, bytes_=400), record(fields, OUTSIDE, HOST, 80, bytes_=600),
+               record(fields, OUTSIDE, HOST, 8080, action="REJECT", bytes_=40), nodata(fields)]
+    rows = run_query(query_text(fields, SUMMARY), records)
+    assert sorted(rows, key=lambda row: str(row["action"])) == [
+        {"action": "-", "log_status": "NODATA", "records": 1, "total_bytes": 0, "first_start": 1700000000,
+         "last_end": 1700000060},
+        {"action": "ACCEPT", "log_status": "OK", "records": 2, "total_bytes": 1000, "first_start": 1700000000,
+         "last_end": 1700000060},
+        {"action": "REJECT", "log_status": "OK", "records": 1, "total_bytes": 40, "first_start": 1700000000,
+         "last_end": 1700000060},
     ]
 
 
@@ -123,7 +139,8 @@ def test_rejected_by_port_counts_rejects_per_port_and_protocol(fields):
         nodata(fields),
     ]
     rows = run_query(query_text(fields, REJECTED_BY_PORT), records)
-    assert rows == [{"dstport": "8080", "protocol": "6", "flows": 3}, {"dstport": "53", "protocol": "17", "flows": 1}]
+    assert rows == [{"dstport": "8080", "protocol": "6", "flows": 3, "total_packets": 6},
+                    {"dstport": "53", "protocol": "17", "flows": 1, "total_packets": 2}]
 
 
 def test_rejected_by_port_shows_the_20_busiest_ports():
