@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any
+from typing import Any, Iterable
 
 from tests.e2e.engine import REPO_ROOT, VENV, Engine
 from tools.emulator import moto_client
 
 REGION = "us-east-1"
 PROVIDER_TYPE_PREFIX = "pulumi:providers:"
-FLOW_LOG_URN = "urn:pulumi:local::vpc-flow-logs::vpcflowlogs:index:FlowLogDelivery$aws:ec2/flowLog:FlowLog::local-flow-logs-flow-log"
+FLOW_LOG_TYPE = "aws:ec2/flowLog:FlowLog"
 LOG_GROUP_URN = ("urn:pulumi:local::vpc-flow-logs::vpcflowlogs:index:FlowLogDelivery"
                  "$aws:cloudwatch/logGroup:LogGroup::local-flow-logs-log-group")
 POLICY_PACK_ARGS = ("--policy-pack", "policies", "--policy-pack-config", "policies/config/local.json")
@@ -21,6 +21,17 @@ PREVIEW_NOTICE = "can't run policy"
 
 def is_provider(urn: str) -> bool:
     return urn.split("::")[2].startswith(PROVIDER_TYPE_PREFIX)
+
+
+def type_of(urn: str) -> str:
+    return urn.split("::")[2].split("$")[-1]
+
+
+def the_flow_log(urns: Iterable[str]) -> str:
+    """The one flow log URN among `urns` (its logical name follows the program, not this test)."""
+    flow_logs = sorted({urn for urn in urns if type_of(urn) == FLOW_LOG_TYPE})
+    assert len(flow_logs) == 1, f"expected one {FLOW_LOG_TYPE} among {sorted(urns)}"
+    return flow_logs[0]
 
 
 def steps(events: list[dict]) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import fresh_moto_server, local_stack_engine
 from tests.e2e.engine import REPO_ROOT, Engine
-from tests.e2e.observe import (FLOW_LOG_URN, LOG_GROUP_URN, POLICY_PACK_ARGS, Moto, check_report,
+from tests.e2e.observe import (LOG_GROUP_URN, POLICY_PACK_ARGS, Moto, check_report,
                                flow_log_summary, is_provider, outputs, resource_id, steps, violations)
 
 WEB_SG_URN = "urn:pulumi:local::vpc-flow-logs::vpcflowlogs:index:WebServers$aws:ec2/securityGroup:SecurityGroup::local-web-sg"
@@ -80,7 +80,7 @@ def test_one_flow_log_delivers_the_vpc_to_the_group(rehearsal: Rehearsal) -> Non
                                                      "MaxAggregationInterval", "DeliverLogsPermissionArn")}
     expected = {"FlowLogId": stack["flowLogId"], "ResourceId": stack["vpcId"], "LogGroupName": stack["logGroupName"],
                 "TrafficType": "ALL", "MaxAggregationInterval": 60, "DeliverLogsPermissionArn": stack["flowLogRoleArn"]}
-    assert actual == expected, f"{FLOW_LOG_URN} in moto"
+    assert actual == expected, "the flow log in moto"
 
 
 def test_log_group_keeps_the_configured_retention(rehearsal: Rehearsal) -> None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pytest
 
 from tests.e2e.engine import Engine
-from tests.e2e.observe import (FLOW_LOG_URN, LOG_GROUP_URN, POLICY_PACK_ARGS, Moto, check_report,
+from tests.e2e.observe import (LOG_GROUP_URN, POLICY_PACK_ARGS, Moto, check_report,
                                error_messages, flow_log_summary, ops_by_urn, outputs, replaced, state_resources,
-                               violations)
+                               steps, the_flow_log, violations)
 
 # What the engine does for a delete-before-replace resource, in this order.
 DELETE_FIRST = ["delete-replaced", "replace", "create-replacement"]
@@ -37,9 +37,9 @@ def test_traffic_type_change_plans_the_flow_log_replaced_delete_first(local_engi
     deploy(local_engine)
     local_engine.run("config", "set", "vpc-flow-logs:trafficType", "REJECT")
     _, events = local_engine.events("preview")
-    ops = ops_by_urn(events)
-    assert ops.get(FLOW_LOG_URN) == DELETE_FIRST, f"{FLOW_LOG_URN} steps in the preview: {ops.get(FLOW_LOG_URN)}"
-    assert replaced(events) == {FLOW_LOG_URN}, f"replaced in the preview: {sorted(replaced(events))}"
+    ops, flow_log = ops_by_urn(events), the_flow_log(ops_by_urn(events))
+    assert ops[flow_log] == DELETE_FIRST, f"{flow_log} steps in the preview: {ops[flow_log]}"
+    assert replaced(events) == {flow_log}, f"replaced in the preview: {sorted(replaced(events))}"
 
 
 def test_traffic_type_change_leaves_one_flow_log_with_the_new_type(local_engine: Engine, moto: Moto) -> None:
@@ -49,7 +49,7 @@ def test_traffic_type_change_leaves_one_flow_log_with_the_new_type(local_engine:
     deploy(local_engine)
     flow_log = only_flow_log(moto, outputs(local_engine)["vpcId"])
     assert (flow_log["TrafficType"], flow_log["FlowLogId"] != before) == ("REJECT", True), \
-        f"{FLOW_LOG_URN} after up: {flow_log_summary(flow_log)} (was {before})"
+        f"flow log after up: {flow_log_summary(flow_log)} (was {before})"
 
 
 def test_format_and_interval_change_replaces_only_the_flow_log(local_engine: Engine, moto: Moto) -> None:
@@ -58,12 +58,12 @@ def test_format_and_interval_change_replaces_only_the_flow_log(local_engine: Eng
     local_engine.run("config", "set", "vpc-flow-logs:logFormat", log_format)
     local_engine.run("config", "set", "vpc-flow-logs:aggregationInterval", "600")
     _, events = local_engine.events("up", "--yes", "--skip-preview")
-    ops = ops_by_urn(events)
-    assert ops.get(FLOW_LOG_URN) == DELETE_FIRST, f"{FLOW_LOG_URN} steps in the up: {ops.get(FLOW_LOG_URN)}"
-    assert replaced(events) == {FLOW_LOG_URN}, f"replaced in the up: {sorted(replaced(events))}"
+    ops, urn = ops_by_urn(events), the_flow_log(ops_by_urn(events))
+    assert ops[urn] == DELETE_FIRST, f"{urn} steps in the up: {ops[urn]}"
+    assert replaced(events) == {urn}, f"replaced in the up: {sorted(replaced(events))}"
     flow_log = only_flow_log(moto, outputs(local_engine)["vpcId"])
     assert (flow_log["LogFormat"], flow_log["MaxAggregationInterval"]) == (log_format, 600), \
-        f"{FLOW_LOG_URN} after up: {flow_log_summary(flow_log)}"
+        f"{urn} after up: {flow_log_summary(flow_log)}"
 
 
 def test_tags_change_updates_the_flow_log_in_place(local_engine: Engine, moto: Moto) -> None:
@@ -71,19 +71,21 @@ def test_tags_change_updates_the_flow_log_in_place(local_engine: Engine, moto: M
     before = outputs(local_engine)["flowLogId"]
     local_engine.run("config", "set", "--path", "vpc-flow-logs:tags.Owner", "network-team")
     _, events = local_engine.events("up", "--yes", "--skip-preview")
-    assert ops_by_urn(events).get(FLOW_LOG_URN) == ["update"] and not replaced(events), \
-        f"{FLOW_LOG_URN} steps: {ops_by_urn(events).get(FLOW_LOG_URN)}; replaced: {sorted(replaced(events))}"
+    ops, urn = ops_by_urn(events), the_flow_log(ops_by_urn(events))
+    assert ops[urn] == ["update"] and not replaced(events), \
+        f"{urn} steps: {ops[urn]}; replaced: {sorted(replaced(events))}"
     flow_log = only_flow_log(moto, outputs(local_engine)["vpcId"])
     tags = {tag["Key"]: tag["Value"] for tag in flow_log.get("Tags", [])}
     assert (flow_log["FlowLogId"], tags.get("Owner")) == (before, "network-team"), \
-        f"{FLOW_LOG_URN} after up: {flow_log_summary(flow_log)}, tags {tags} (was {before})"
+        f"{urn} after up: {flow_log_summary(flow_log)}, tags {tags} (was {before})"
 
 
 def test_mandatory_violation_stops_preview_before_anything_exists(local_engine: Engine, moto: Moto) -> None:
     local_engine.run("config", "set", "vpc-flow-logs:trafficType", "ACCEPT")
     result, events = local_engine.events("preview", *POLICY_PACK_ARGS, check=False)
     mandatory = {violation for violation in violations(events) if violation[1] == "mandatory"}
-    assert result.returncode != 0 and mandatory == {("flow-log-captures-rejects", "mandatory", FLOW_LOG_URN)}, \
+    flow_log = the_flow_log(urn for _, urn in steps(events))
+    assert result.returncode != 0 and mandatory == {("flow-log-captures-rejects", "mandatory", flow_log)}, \
         f"preview exited {result.returncode}, mandatory violations {mandatory}"
     assert "flow-log-captures-rejects" in result.stdout, f"the rule is not named in the output:\n{result.stdout}"
     assert not state_resources(local_engine), f"stack export: {[r['urn'] for r in state_resources(local_engine)]}"
