@@ -105,7 +105,11 @@ def test_endpoints_name_one_loopback_server_that_the_script_starts():
 
 
 def test_script_without_pulumi_prints_one_line_and_exits_1(tmp_path):
-    result = subprocess.run([shutil.which("bash"), str(SCRIPT), "up"], cwd=REPO_ROOT, env={"PATH": str(tmp_path)},
+    # A checkout without .tools/bin/ (make pulumi-cli), so there is no rehearsal CLI to fall back on.
+    script = tmp_path / "tools" / SCRIPT.name
+    script.parent.mkdir()
+    shutil.copy(SCRIPT, script)
+    result = subprocess.run([shutil.which("bash"), str(script), "up"], cwd=tmp_path, env={"PATH": str(tmp_path)},
                             capture_output=True, text=True, timeout=30)
     assert result.returncode == 1, result
     assert result.stdout == ""

@@ -3,12 +3,9 @@
 # server on 127.0.0.1, with Pulumi state in .pulumi-state/ (git-ignored).
 #   up:   start moto, create/select the stack, `pulumi up` gated by the policy pack
 #   down: `pulumi destroy`, then stop moto
+# It uses the `pulumi` on PATH with the real aws provider when there is one; otherwise the CLI
+# that `make pulumi-cli` builds and the rehearsal stand-in for the aws provider, in .tools/bin/.
 set -euo pipefail
-
-if ! command -v pulumi >/dev/null 2>&1; then
-  echo "tools/local_stack.sh needs the Pulumi CLI: install it with 'curl -fsSL https://get.pulumi.com | sh' (see https://www.pulumi.com/docs/install/)" >&2
-  exit 1
-fi
 
 usage() {
   echo "usage: bash tools/local_stack.sh up|down" >&2
@@ -16,7 +13,27 @@ usage() {
 }
 [[ $# -eq 1 ]] || usage
 
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Builtins only until a Pulumi CLI is found: PATH may hold nothing else.
+script_dir=.
+[[ "${BASH_SOURCE[0]}" == */* ]] && script_dir="${BASH_SOURCE[0]%/*}"
+cd "$script_dir/.."
+readonly TOOLS_BIN="$PWD/.tools/bin"
+installed_pulumi="$(command -v pulumi || true)"
+path_provider="$(command -v pulumi-resource-aws || true)"
+if [[ -n "$installed_pulumi" && "$installed_pulumi" != "$TOOLS_BIN/"* && "$path_provider" != "$TOOLS_BIN/"* ]]; then
+  echo "tools/local_stack.sh: using the Pulumi CLI at $installed_pulumi with the real aws provider (pulumi-aws)"
+elif [[ -x "$TOOLS_BIN/pulumi" && -x "$TOOLS_BIN/pulumi-resource-aws" ]]; then
+  echo "tools/local_stack.sh: REHEARSAL: no Pulumi CLI on PATH, so using $TOOLS_BIN/pulumi" \
+    "(make pulumi-cli) with the rehearsal stand-in for the aws provider, NOT pulumi-aws (make rehearsal-provider)"
+  # .tools/bin first: the engine takes the stand-in from PATH and never downloads a plugin.
+  export PATH="$TOOLS_BIN:$PATH"
+  export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true
+else
+  echo "tools/local_stack.sh needs the Pulumi CLI: install it with 'curl -fsSL https://get.pulumi.com | sh'" \
+    "(see https://www.pulumi.com/docs/install/), or rehearse without it: make pulumi-cli rehearsal-provider" >&2
+  exit 1
+fi
+
 readonly STACK=local
 readonly STATE_DIR="$PWD/.pulumi-state"
 readonly PYTHON="$PWD/venv/bin/python"

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+from urllib.request import Request, urlopen
 
 import pytest
 import yaml
 
 from tests.e2e.engine import PULUMI, REPO_ROOT, TOOLS_BIN, Engine, copy_project
 from tests.moto_server import running_moto_server
+from tools.emulator import require_loopback
 
 PROJECTS = Path(__file__).resolve().parent / "projects"
 
@@ -30,23 +33,37 @@ def component_engine(tmp_path: Path) -> Engine:
     return engine
 
 
-@pytest.fixture
-def moto_endpoint() -> Iterator[str]:
-    """A fresh moto server on a free 127.0.0.1 port."""
+@contextmanager
+def fresh_moto_server() -> Iterator[str]:
+    """A moto server on a free 127.0.0.1 port, emptied first: moto keeps one state per process,
+    shared by every server it runs, so without the reset a test would see the last one's resources."""
     with running_moto_server() as url:
+        urlopen(Request(f"{require_loopback(url)}/moto-api/reset", method="POST"), timeout=10).close()
         yield url
 
 
 @pytest.fixture
-def local_engine(tmp_path: Path, moto_endpoint: str) -> Engine:
-    """The CLI on a copy of this project whose `local` stack sends every AWS call to `moto_endpoint`."""
-    project = copy_project(REPO_ROOT, tmp_path / "project",
+def moto_endpoint() -> Iterator[str]:
+    """A fresh, empty moto server on a free 127.0.0.1 port."""
+    with fresh_moto_server() as url:
+        yield url
+
+
+def local_stack_engine(work_dir: Path, moto_url: str) -> Engine:
+    """The CLI on a copy of this project whose `local` stack sends every AWS call to `moto_url`."""
+    project = copy_project(REPO_ROOT, work_dir / "project",
                            ignore=(".*", "tests", "tools", "*.md", "Makefile", "pytest.ini"))
     stack_file = project / "config" / "Pulumi.local.yaml"
     stack = yaml.safe_load(stack_file.read_text())
-    stack["config"]["aws:endpoints"] = [{service: moto_endpoint for entry in stack["config"]["aws:endpoints"]
+    stack["config"]["aws:endpoints"] = [{service: moto_url for entry in stack["config"]["aws:endpoints"]
                                          for service in entry}]
     stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
-    engine = Engine(project, tmp_path / "engine")
+    engine = Engine(project, work_dir / "engine")
     engine.run("stack", "init", "local")
     return engine
+
+
+@pytest.fixture
+def local_engine(tmp_path: Path, moto_endpoint: str) -> Engine:
+    """A fresh `local` stack on a fresh moto server, for scenarios that change it."""
+    return local_stack_engine(tmp_path, moto_endpoint)
