@@ -17,8 +17,8 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 import pulumi
-import yaml
 
+from config.stack_file import read_stack_config
 from flowlogs.fields import KNOWN_FIELDS, LogFormatError, parse_log_format
 
 PROJECT = "vpc-flow-logs"
@@ -30,6 +30,8 @@ AGGREGATION_INTERVALS = (60, 600)
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                   1827, 2192, 2557, 2922, 3288, 3653)
 MIN_SUBNETS = 2
+# The longest value an error message quotes: a pasted file must not come back in full.
+MAX_SHOWN = 200
 # Placeholder shown instead of a `secure:` value that the tools never decrypt.
 SECRET_PLACEHOLDER = "[secret]"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -89,9 +91,14 @@ ALARM_DEFAULTS: Mapping[str, AlarmSettings] = MappingProxyType({
 })
 
 
-def _fail(key: str, value: Any, allowed: str) -> pulumi.RunError:
+def _shown(value: Any) -> str:
+    """A value as an error quotes it: JSON, secrets hidden, cut at MAX_SHOWN characters."""
     shown = SECRET_PLACEHOLDER if value == SECRET_PLACEHOLDER else json.dumps(value)
-    return pulumi.RunError(f"config {PROJECT}:{key} = {shown} is invalid: {allowed}")
+    return shown if len(shown) <= MAX_SHOWN else f"{shown[:MAX_SHOWN]}... ({len(shown)} characters)"
+
+
+def _fail(key: str, value: Any, allowed: str) -> pulumi.RunError:
+    return pulumi.RunError(f"config {PROJECT}:{key} = {_shown(value)} is invalid: {allowed}")
 
 
 class _Reader:
@@ -116,7 +123,7 @@ class _Reader:
             return default
         try:
             value = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # RecursionError: thousands of nested brackets
             raise _fail(key, text, allowed) from None
         if not isinstance(value, expected):
             raise _fail(key, value, allowed)
@@ -297,7 +304,7 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
     reader = _Reader(values)
     region = values.get("aws:region") or ""
     if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", region):
-        raise pulumi.RunError(f"config aws:region = {json.dumps(region or None)} is invalid: "
+        raise pulumi.RunError(f"config aws:region = {_shown(region or None)} is invalid: "
                               "set it to an AWS region such as ap-northeast-1")
     vpc = _vpc(reader)
     log_format, log_fields = _log_format(reader)
@@ -360,14 +367,7 @@ def secret_keys_of_stack_file(path: Path) -> list[str]:
 
 
 def _stack_file_config(path: Path) -> dict[str, Any]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise pulumi.RunError(f"{path}: cannot read the stack file: {error}") from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise pulumi.RunError(f"{path}: expected a top-level 'config' mapping")
-    return config
+    return read_stack_config(path)
 
 
 def stack_file_of(stack: str) -> Path:
