@@ -155,3 +155,28 @@ def test_unreadable_policy_config_exits_3_without_traceback(tmp_path, monkeypatc
     monkeypatch.setattr(check, "POLICY_PACK", tmp_path)
     code, rendering, violations = check.check(stack_file("lab"))
     assert (code, rendering, violations) == (check.EXIT_GATE_BROKEN, None, [])
+
+
+def test_a_four_subnet_us_east_1_stack_is_accepted_with_the_regions_real_zones(tmp_path):
+    path = broken_prod(tmp_path, subnetCidrs=[f"10.20.{i}.0/24" for i in range(4)])
+    document = yaml.safe_load(path.read_text())
+    document["config"]["aws:region"] = "us-east-1"
+    path.write_text(yaml.safe_dump(document))
+    code, rendering, violations = check.check(path)
+    assert code == check.EXIT_OK, [(v.policy, v.message) for v in violations]
+    zones = [s.inputs["availabilityZone"] for s in rendering.by_type("aws:ec2/subnet:Subnet")]
+    assert zones == ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"], zones
+
+
+def test_more_subnets_than_the_regions_real_zones_exits_2(tmp_path):
+    path = broken_prod(tmp_path, subnetCidrs=[f"10.20.{i}.0/24" for i in range(4)])
+    code, rendering, _ = check.check(path)
+    assert (code, rendering) == (check.EXIT_CONFIG, None), "ap-northeast-1 has three zones in AWS"
+
+
+def test_a_region_aws_does_not_have_exits_2_naming_it(tmp_path, capsys):
+    path = broken_prod(tmp_path)
+    path.write_text(path.read_text().replace("ap-northeast-1", "xx-nowhere-1"))
+    code, _, _ = check.check(path)
+    assert code == check.EXIT_CONFIG and "config aws:region = 'xx-nowhere-1' is not an AWS region" in \
+        capsys.readouterr().err

@@ -16,6 +16,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 from google.protobuf import json_format
+from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import SETTINGS, set_root_resource
@@ -137,13 +138,18 @@ class LabMocks(pulumi_mocks.Mocks):
     """
 
     def __init__(self, region: str):
+        if region not in RegionsAndZonesBackend.zones:
+            raise pulumi.RunError(f"config aws:region = {region!r} is not an AWS region: use one of "
+                                  + ", ".join(sorted(RegionsAndZonesBackend.zones)))
         self.region = region
+        # Each region's real zones, as moto ships them, so the gate counts AZs as AWS would.
+        self.zones = RegionsAndZonesBackend.zones[region]
         self.subnets_by_id: dict[str, dict[str, Any]] = {}
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{letter}" for letter in "acd"]
-            return {"names": names, "zoneIds": [f"apne1-az{i}" for i in (4, 1, 2)], "id": self.region}
+            return {"names": [zone.name for zone in self.zones], "zoneIds": [zone.zone_id for zone in self.zones],
+                    "id": self.region}
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
                     "userId": "AIDAEXAMPLE", "id": ACCOUNT_ID}
