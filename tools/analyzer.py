@@ -2,7 +2,8 @@
 
 The pack runs as its own process, started the way the CLI starts a Python policy pack:
 `python -u -m pulumi.policy <engine address> .` in the pack's directory, with PULUMI_PROJECT,
-PULUMI_STACK and PULUMI_DRY_RUN=true. It prints its port and serves `pulumirpc.Analyzer`. The
+PULUMI_STACK and PULUMI_DRY_RUN=true (exec'd through `die_with_parent.py`, so that it never
+outlives this process). It prints its port and serves `pulumirpc.Analyzer`. The
 engine address is a small Engine server in this process, so that what the pack logs is kept.
 
 The calls follow the CLI: Handshake, ConfigureStack, GetAnalyzerInfo, Configure with the
@@ -29,6 +30,8 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, en
 
 from tools.render import UNKNOWN
 
+# Runs the pack so that it dies with this process, even when this one is killed outright.
+DIE_WITH_PARENT = Path(__file__).resolve().with_name("die_with_parent.py")
 STARTUP_SECONDS = 30.0
 CALL_SECONDS = 60.0
 ENFORCEMENT_LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
@@ -307,7 +310,8 @@ class PolicyPackSession:
         """Start the pack as the CLI does and return the port it prints first."""
         env = {**os.environ, "PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "true"}
         self._process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", self.engine_address, "."],
+            [sys.executable, str(DIE_WITH_PARENT), str(os.getpid()),
+             sys.executable, "-u", "-m", "pulumi.policy", self.engine_address, "."],
             cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
         first_line: futures.Future[str] = futures.Future()

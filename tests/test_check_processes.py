@@ -1,0 +1,106 @@
+"""`make check` leaves no policy pack behind, however it is stopped, and prints the same bytes every run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO_ROOT, stack_file
+
+LINUX_ONLY = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads processes from /proc")
+
+
+def pack_children(parent: int) -> list[int]:
+    """Live processes whose parent is `parent` and that run `pulumi.policy`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+        if fields.get("PPid", "").strip() == str(parent) and b"pulumi.policy" in command:
+            found.append(int(entry.name))
+    return found
+
+
+def listening(pid: int) -> bool:
+    """The process holds a listening TCP socket: the pack has printed its port and serves."""
+    try:
+        inodes = {os.readlink(fd)[len("socket:["):-1] for fd in Path(f"/proc/{pid}/fd").iterdir()
+                  if os.readlink(fd).startswith("socket:[")}
+        tables = [Path(f"/proc/{pid}/net/{name}").read_text() for name in ("tcp", "tcp6")]
+    except OSError:
+        return False
+    rows = [line.split() for table in tables for line in table.splitlines()[1:]]
+    return any(row[3] == "0A" and row[9] in inodes for row in rows)  # 0A: LISTEN
+
+
+def alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie waiting for PID 1 to reap it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    state = next(line for line in status.splitlines() if line.startswith("State:"))
+    return "zombie" not in state
+
+
+def wait_for(condition, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+@LINUX_ONLY
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGKILL],
+                         ids=lambda s: signal.Signals(s).name)
+def test_the_policy_pack_never_outlives_the_check(signum):
+    check = subprocess.Popen([sys.executable, "-m", "tools.check", str(stack_file("lab"))], cwd=REPO_ROOT,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    pack = None
+    try:
+        assert wait_for(lambda: pack_children(check.pid), 120), "the check never started its policy pack"
+        pack = pack_children(check.pid)[0]
+        assert wait_for(lambda: listening(pack), 60), "the policy pack never listened"
+        os.kill(check.pid, signum)
+        code = check.wait(timeout=30)
+        stderr = check.stderr.read()
+        assert wait_for(lambda: not alive(pack), 10), \
+            f"policy pack {pack} still runs after the check got {signal.Signals(signum).name}"
+    finally:
+        if check.poll() is None:
+            check.kill()
+            check.wait()
+        if pack is not None and alive(pack):
+            os.kill(pack, signal.SIGKILL)  # a failed run must not leave it behind either
+    if signum == signal.SIGKILL:
+        assert code == -signal.SIGKILL
+    else:
+        assert code == 128 + signum, stderr
+        assert "Traceback" not in stderr, stderr
+
+
+def run(output_format: str, seed: int) -> bytes:
+    return subprocess.run([sys.executable, "-m", "tools.check", "--format", output_format, str(stack_file("prod"))],
+                          cwd=REPO_ROOT, capture_output=True, timeout=300, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout
+
+
+@pytest.mark.parametrize("output_format", ["json", "text"])
+def test_output_is_byte_identical_from_run_to_run(output_format):
+    first, *others = (run(output_format, seed) for seed in (1, 2))
+    for index, other in enumerate(others, start=2):
+        assert other == first, f"run {index} of `--format {output_format}` differs from run 1"
