@@ -16,21 +16,31 @@ from tests.conftest import REPO_ROOT, stack_file
 LINUX_ONLY = pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads processes from /proc")
 
 
-def pack_children(parent: int) -> list[int]:
-    """Live processes whose parent is `parent` and that run `pulumi.policy`."""
-    found = []
+def processes() -> dict[int, tuple[int, bytes]]:
+    """pid -> (parent pid, command line) of every process."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             status = (entry / "status").read_text()
-            command = (entry / "cmdline").read_bytes().split(b"\0")
+            command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
-        if fields.get("PPid", "").strip() == str(parent) and b"pulumi.policy" in command:
-            found.append(int(entry.name))
+        parent = next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:"))
+        found[int(entry.name)] = (int(parent), command)
     return found
+
+
+def pack_children(ancestor: int) -> list[int]:
+    """Descendants of `ancestor` that run `python -m pulumi.policy` itself."""
+    table = processes()
+    descendants, frontier = set(), {ancestor}
+    while frontier:
+        frontier = {pid for pid, (parent, _) in table.items() if parent in frontier} - descendants
+        descendants |= frontier
+    return [pid for pid in descendants
+            if b"pulumi.policy" in table[pid][1] and b"die_with_parent" not in table[pid][1]]
 
 
 def listening(pid: int) -> bool:

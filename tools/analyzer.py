@@ -2,8 +2,8 @@
 
 The pack runs as its own process, started the way the CLI starts a Python policy pack:
 `python -u -m pulumi.policy <engine address> .` in the pack's directory, with PULUMI_PROJECT,
-PULUMI_STACK and PULUMI_DRY_RUN=true (exec'd through `die_with_parent.py`, so that it never
-outlives this process). It prints its port and serves `pulumirpc.Analyzer`. The
+PULUMI_STACK and PULUMI_DRY_RUN=true (under `die_with_parent.py`, so that it never outlives this
+process). It prints its port and serves `pulumirpc.Analyzer`. The
 engine address is a small Engine server in this process, so that what the pack logs is kept.
 
 The calls follow the CLI: Handshake, ConfigureStack, GetAnalyzerInfo, Configure with the
@@ -293,8 +293,7 @@ class PolicyPackSession:
             try:
                 self._process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+                self._kill()
         for reader in self._readers:
             reader.join(timeout=1)
         if self._engine_server is not None:
@@ -310,9 +309,10 @@ class PolicyPackSession:
         """Start the pack as the CLI does and return the port it prints first."""
         env = {**os.environ, "PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "true"}
         self._process = subprocess.Popen(
-            [sys.executable, str(DIE_WITH_PARENT), str(os.getpid()),
-             sys.executable, "-u", "-m", "pulumi.policy", self.engine_address, "."],
-            cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, str(DIE_WITH_PARENT), sys.executable, "-u", "-m", "pulumi.policy",
+             self.engine_address, "."],
+            # The pipe on stdin is how the pack notices that this process has gone (die_with_parent.py).
+            cwd=self.pack_dir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
         first_line: futures.Future[str] = futures.Future()
         self._readers = [threading.Thread(target=self._read, args=(self._process.stdout, first_line), daemon=True),
@@ -329,6 +329,14 @@ class PolicyPackSession:
                     self._output.insert(0, line)
             raise self._failure("did not start")
         return int(line)
+
+    def _kill(self) -> None:
+        """Kill the pack: closing its stdin makes die_with_parent.py kill the command it runs."""
+        assert self._process is not None
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.kill()
+        self._process.wait()
 
     def _read(self, stream, first_line: Optional[futures.Future]) -> None:
         """Drain one of the pack's pipes, so it never blocks on a full one; the first stdout line is the port."""
@@ -350,8 +358,7 @@ class PolicyPackSession:
         try:
             self._process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+            self._kill()
             status = "was stopped"
         else:
             status = f"exited with code {self._process.returncode}"
