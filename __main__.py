@@ -22,6 +22,7 @@ network = Network(stack, NetworkArgs(
     vpc_cidr=settings.vpc_cidr,
     subnet_cidrs=settings.subnet_cidrs,
     tags=tags,
+    public=settings.public_hosts,
 ))
 
 delivery = FlowLogDelivery(f"{stack}-flow-logs", FlowLogDeliveryArgs(
@@ -48,6 +49,8 @@ web = WebServers(f"{stack}-web", WebServersArgs(
     key_pair_name=settings.key_pair_name,
     tags=tags,
     start_after=[delivery.flow_log],
+    ami_id=settings.ami_id,
+    public_hosts=settings.public_hosts,
 ))
 
 if settings.monitoring.enabled:
@@ -59,6 +62,7 @@ if settings.monitoring.enabled:
         region=settings.region,
         settings=settings.monitoring,
         tags=tags,
+        encrypt_topic=settings.encrypt_alarm_topic,
     ), opts=pulumi.ResourceOptions(depends_on=[delivery.flow_log]))
     pulumi.export("dashboardName", monitoring.dashboard_name)
     pulumi.export("alarmTopicArn", monitoring.topic_arn)

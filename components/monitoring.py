@@ -6,6 +6,7 @@ so changing `logFormat` moves the filters with it instead of silently breaking t
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
@@ -28,6 +29,37 @@ class MonitoringArgs:
     region: str
     settings: MonitoringSettings
     tags: Mapping[str, str]
+    # Encrypt the alarm topic with a key of its own (config encryptAlarmTopic).
+    encrypt_topic: bool = False
+
+
+def topic_key_policy(account_id: str) -> str:
+    """The account administers the key; CloudWatch alarms may use it to publish to the topic.
+
+    An SNS topic under a customer-managed key accepts a publisher only if that publisher may
+    call kms:GenerateDataKey* and kms:Decrypt on the key (AWS managed alias/aws/sns allows no
+    service principal, so alarms could not publish at all).
+    """
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+        ],
+    })
 
 
 @dataclass(frozen=True)
@@ -113,9 +145,22 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
 
+        topic_key = None
+        if args.encrypt_topic:
+            account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
+            topic_key = aws.kms.Key(
+                f"{name}-alerts-key",
+                description=f"Encrypts the VPC flow-log alarm topic of {name}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=topic_key_policy(account_id),
+                tags={**args.tags, "Name": f"{name}-alerts-key"},
+                opts=child,
+            )
         topic = aws.sns.Topic(
             f"{name}-alerts",
             display_name=f"VPC flow-log alarms ({name})",
+            kms_master_key_id=topic_key.arn if topic_key else None,
             tags={**args.tags, "Name": f"{name}-alerts"},
             opts=child,
         )

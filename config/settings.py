@@ -77,6 +77,10 @@ class Settings:
     ssh_public_key: pulumi.Input[str] | None
     key_pair_name: str | None
     monitoring: MonitoringSettings
+    # Hosts and alerting hardening (CONFIG_KEYS' second block); defaults keep the article's lab.
+    ami_id: str | None = None
+    public_hosts: bool = True
+    encrypt_alarm_topic: bool = False
 
     @property
     def base_tags(self) -> dict[str, str]:
@@ -293,7 +297,23 @@ CONFIG_KEYS: Mapping[str, tuple[str, str, Any]] = MappingProxyType({
     "monitoring": ("boolean", "Metric filters, alarms, dashboard and saved queries", True),
     "alertEmails": ("array", "E-mail addresses subscribed to the alarm topic", []),
     "alarms": ("object", "Alarm overrides: rejectedFlows, rejectedPackets, externalSsh", None),
+    # Hosts and alerting hardening.
+    "amiId": ("string", "AMI of the hosts, pinned; empty means the current Amazon Linux 2023, kept once "
+                        "launched", None),
+    "publicHosts": ("boolean", "Hosts get public IPs in public subnets (the lab's design); false keeps "
+                               "them private", True),
+    "encryptAlarmTopic": ("boolean", "Encrypt the alarm topic with a customer-managed KMS key that "
+                                     "CloudWatch alarms may use", False),
 })
+
+
+def _hardening(reader: _Reader) -> dict[str, Any]:
+    """The hosts and alerting keys, as Settings fields."""
+    ami_id = reader.raw("amiId")
+    if ami_id is not None and not re.fullmatch(r"ami-(?:[0-9a-f]{8}|[0-9a-f]{17})", ami_id):
+        raise _fail("amiId", ami_id, "an AMI ID such as ami-0123456789abcdef0, or empty to look it up")
+    return {"ami_id": ami_id, "public_hosts": reader.boolean("publicHosts", default=True),
+            "encrypt_alarm_topic": reader.boolean("encryptAlarmTopic", default=False)}
 
 
 def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
@@ -339,6 +359,7 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
         ssh_public_key=ssh_public_key,
         key_pair_name=key_pair_name,
         monitoring=_monitoring(reader),
+        **_hardening(reader),
     )
 
 

@@ -33,7 +33,9 @@ def test_every_stack_renders_its_whole_lab(rendered, stack):
     assert types.count("aws:ec2/vpc:Vpc") == 1
     assert types.count("aws:ec2/subnet:Subnet") == len(settings.subnet_cidrs)
     assert types.count("aws:ec2/instance:Instance") == len(settings.subnet_cidrs)
-    assert types.count(FLOW_LOG) == types.count(LOG_GROUP) == types.count(ROLE) == 1
+    assert types.count(FLOW_LOG) == types.count(LOG_GROUP) == 1
+    # The flow log's delivery role and the hosts' SSM role.
+    assert types.count(ROLE) == 2
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -78,7 +80,7 @@ def test_stack_transformation_sees_the_replacement_contract():
 def test_role_trusts_only_the_flow_logs_service_for_this_account(rendered, stack):
     rendering = rendered(stack)
     settings = settings_from_stack_file(stack_file(stack))
-    (statement,) = json.loads(rendering.one(ROLE).inputs["assumeRolePolicy"])["Statement"]
+    (statement,) = json.loads(flow_log_role(rendering).inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
     account = statement["Condition"]["StringEquals"]["aws:SourceAccount"]
@@ -106,7 +108,7 @@ def test_flow_log_is_wired_by_reference_not_by_name(rendered, stack):
     flow_log = rendering.one(FLOW_LOG)
     assert flow_log.dependencies["vpcId"] == [rendering.one("aws:ec2/vpc:Vpc").urn], flow_log.urn
     assert flow_log.dependencies["logDestination"] == [rendering.one(LOG_GROUP).urn], flow_log.urn
-    assert flow_log.dependencies["iamRoleArn"] == [rendering.one(ROLE).urn], flow_log.urn
+    assert flow_log.dependencies["iamRoleArn"] == [flow_log_role(rendering).urn], flow_log.urn
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -119,7 +121,8 @@ def test_hosts_start_after_the_flow_log(rendered, stack):
 
 def test_protected_logs_are_protected_and_retained(rendered):
     rendering = rendered("prod")
-    for kept in (rendering.one(LOG_GROUP), rendering.one("aws:kms/key:Key")):
+    (logs_key,) = [r for r in rendering.by_type("aws:kms/key:Key") if r.name.endswith("-logs-key")]
+    for kept in (rendering.one(LOG_GROUP), logs_key):
         assert kept.options["protect"] is True and kept.options["retainOnDelete"] is True, kept.urn
 
 
@@ -141,6 +144,12 @@ def test_invalid_config_registers_nothing():
     config["vpc-flow-logs:trafficType"] = "SOME"
     with pytest.raises(pulumi.RunError, match="vpc-flow-logs:trafficType"):
         render("lab", config)
+
+
+def flow_log_role(rendering):
+    """The flow log's delivery role (the hosts have a role of their own, for SSM)."""
+    (role,) = [r for r in rendering.by_type(ROLE) if r.name.endswith("-flow-logs-role")]
+    return role
 
 
 def project_file() -> dict:
@@ -205,3 +214,54 @@ def test_log_format_monitoring_cannot_use_registers_nothing():
         finally:
             monitor_types = [r.type for r in pulumi.runtime.settings.SETTINGS.monitor.registrations]
     assert not [t for t in monitor_types if t.startswith("aws:")], monitor_types
+
+
+# Hosts and alerting hardening
+
+def test_hosts_reach_ssm_through_their_instance_profile(rendered):
+    rendering = rendered("prod")
+    profile = rendering.one("aws:iam/instanceProfile:InstanceProfile")
+    attachment = rendering.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", attachment.urn
+    (ssm_role,) = [r for r in rendering.by_type(ROLE) if r.name.endswith("-ssm-role")]
+    assert attachment.dependencies["role"] == [ssm_role.urn] == profile.dependencies["role"], profile.urn
+    assert json.loads(ssm_role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == \
+        {"Service": "ec2.amazonaws.com"}
+    for instance in rendering.by_type("aws:ec2/instance:Instance"):
+        assert instance.dependencies["iamInstanceProfile"] == [profile.urn], instance.urn
+
+
+def test_ssh_can_be_closed_altogether():
+    config = stack_config("prod")
+    config["vpc-flow-logs:sshAllowedCidrs"] = "[]"
+    rendering = render("prod", config)
+    rules = rendering.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert [r.inputs["fromPort"] for r in rules] == [80], [r.urn for r in rules]
+
+
+@pytest.mark.parametrize("public", ["true", "false"])
+def test_public_hosts_are_a_declared_decision(public):
+    config = stack_config("lab")
+    config["vpc-flow-logs:publicHosts"] = public
+    rendering = render("lab", config)
+    for subnet in rendering.by_type("aws:ec2/subnet:Subnet"):
+        assert subnet.inputs["mapPublicIpOnLaunch"] is (public == "true"), subnet.urn
+        assert ("Exposure" in subnet.inputs["tags"]) is (public == "true"), subnet.urn
+    for instance in rendering.by_type("aws:ec2/instance:Instance"):
+        assert instance.inputs["associatePublicIpAddress"] is (public == "true"), instance.urn
+        assert instance.inputs["tags"].get("Exposure") == ("public" if public == "true" else None), instance.urn
+
+
+def test_prod_alarm_topic_is_encrypted_with_a_key_alarms_may_use(rendered):
+    rendering = rendered("prod")
+    topic = rendering.one("aws:sns/topic:Topic")
+    (key,) = [r for r in rendering.by_type("aws:kms/key:Key") if r.name.endswith("-alerts-key")]
+    assert topic.dependencies["kmsMasterKeyId"] == [key.urn], topic.urn
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    alarms = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert alarms and set(alarms[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}, key.urn
+
+
+def test_lab_alarm_topic_is_not_encrypted_by_default(rendered):
+    topic = rendered("lab").one("aws:sns/topic:Topic")
+    assert "kmsMasterKeyId" not in topic.inputs, topic.urn

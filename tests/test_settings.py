@@ -181,3 +181,21 @@ def test_generated_overlaps_are_refused(third, prefix, offset):
 def test_generated_garbage_cidrs_are_refused(text):
     message = refused(vpcCidr=text)
     assert "vpc-flow-logs:vpcCidr" in message
+
+
+@pytest.mark.parametrize("ami", ["ami-12345678", "ami-0123456789abcdef0"])
+def test_a_pinned_ami_is_kept(ami):
+    assert settings_from_config("lab", with_values(amiId=ami)).ami_id == ami
+
+
+@pytest.mark.parametrize("ami", ["ami-xyz", "0123456789abcdef0", "ami-0123456789ABCDEF0", "ami-0123"])
+def test_a_malformed_ami_is_refused(ami):
+    message = refused(amiId=ami)
+    assert "vpc-flow-logs:amiId" in message and json.dumps(ami) in message
+
+
+def test_hosts_are_public_and_the_topic_plain_unless_configured():
+    settings = settings_from_config("lab", lab_config())
+    assert (settings.ami_id, settings.public_hosts, settings.encrypt_alarm_topic) == (None, True, False)
+    changed = settings_from_config("lab", with_values(publicHosts="false", encryptAlarmTopic="true"))
+    assert (changed.public_hosts, changed.encrypt_alarm_topic) == (False, True)

@@ -17,6 +17,7 @@ handler says so next to the call; `NOT_IN_MOTO` lists the types moto cannot hold
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import threading
 import uuid
@@ -32,6 +33,10 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
 LOOPBACK = "127.0.0.1"
+# AWS managed policies (the hosts attach AmazonSSMManagedInstanceCore) exist in every account;
+# moto creates them only when asked. Set before any IAM backend exists, here and in moto servers
+# started from this process.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 # Dummy keys: moto accepts any; they keep boto3 from looking for real credentials.
 DUMMY_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
@@ -428,7 +433,7 @@ ROOT_BLOCK_DEVICE = {"encrypted": "Encrypted", "volumeType": "VolumeType", "volu
 
 @_handles(RESOURCES, "aws:ec2/instance:Instance", "ami", "instanceType", "subnetId", "vpcSecurityGroupIds",
           "associatePublicIpAddress", "keyName", "userData", "userDataReplaceOnChange", "metadataOptions",
-          "rootBlockDevice", "tags")
+          "rootBlockDevice", "iamInstanceProfile", "tags")
 def _instance(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
     ec2 = mocks.client("ec2", region)
     (image,) = ec2.describe_images(ImageIds=[inputs["ami"]])["Images"]
@@ -449,6 +454,7 @@ def _instance(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Resul
     (launched,) = ec2.run_instances(**_present(
         ImageId=inputs["ami"], InstanceType=inputs["instanceType"], MinCount=1, MaxCount=1,
         KeyName=inputs.get("keyName"), UserData=inputs.get("userData"),
+        IamInstanceProfile={"Name": inputs["iamInstanceProfile"]} if inputs.get("iamInstanceProfile") else None,
         MetadataOptions=_renamed(inputs.get("metadataOptions"), METADATA_OPTIONS, f"{name} metadataOptions") or None,
         BlockDeviceMappings=[{"DeviceName": image["RootDeviceName"], "Ebs": root}],
         TagSpecifications=_tag_specifications("instance", inputs.get("tags")),
@@ -551,6 +557,23 @@ def _role_policy(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Re
     mocks.client("iam", region).put_role_policy(RoleName=inputs["role"], PolicyName=policy_name,
                                                 PolicyDocument=inputs["policy"])
     return f"{inputs['role']}:{policy_name}", {"name": policy_name}
+
+
+@_handles(RESOURCES, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "role", "policyArn")
+def _role_policy_attachment(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    mocks.client("iam", region).attach_role_policy(RoleName=inputs["role"], PolicyArn=inputs["policyArn"])
+    return f"{inputs['role']}-{inputs['policyArn']}", {}
+
+
+@_handles(RESOURCES, "aws:iam/instanceProfile:InstanceProfile", "name", "namePrefix", "path", "role", "tags")
+def _instance_profile(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    iam = mocks.client("iam", region)
+    profile_name = _autoname(name, inputs.get("name"), inputs.get("namePrefix"))
+    profile = iam.create_instance_profile(**_present(InstanceProfileName=profile_name, Path=inputs.get("path"),
+                                                     Tags=_tag_list(inputs.get("tags"))))["InstanceProfile"]
+    if inputs.get("role"):
+        iam.add_role_to_instance_profile(InstanceProfileName=profile_name, RoleName=inputs["role"])
+    return profile_name, {"name": profile_name, "arn": profile["Arn"], "uniqueId": profile["InstanceProfileId"]}
 
 
 # --- monitoring ----------------------------------------------------------------------------------
