@@ -164,8 +164,8 @@ def test_a_four_subnet_us_east_1_stack_is_accepted_with_the_regions_real_zones(t
     path.write_text(yaml.safe_dump(document))
     code, rendering, violations = check.check(path)
     assert code == check.EXIT_OK, [(v.policy, v.message) for v in violations]
-    zones = [s.inputs["availabilityZone"] for s in rendering.by_type("aws:ec2/subnet:Subnet")]
-    assert zones == ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"], zones
+    zones = {s.name: s.inputs["availabilityZone"] for s in rendering.by_type("aws:ec2/subnet:Subnet")}
+    assert zones == {f"prod-public-{i}": f"us-east-1{letter}" for i, letter in enumerate("abcd")}, zones
 
 
 def test_more_subnets_than_the_regions_real_zones_exits_2(tmp_path):
