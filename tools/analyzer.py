@@ -262,6 +262,7 @@ class PolicyPackSession:
         self._process: Optional[subprocess.Popen] = None
         self._readers: list[threading.Thread] = []
         self._channel: Optional[grpc.Channel] = None
+        self._port = 0
         self._stub: Optional[analyzer_pb2_grpc.AnalyzerStub] = None
         self._policies: list[PolicyInfo] = []
 
@@ -368,21 +369,27 @@ class PolicyPackSession:
         return PolicyPackError(f"policy pack {self.pack_dir} {what}; it {status}. Its output:\n{said}")
 
     def _connect(self, port: int) -> None:
+        # No channel_ready_future: its polling thread fails noisily if Ctrl-C closes the channel
+        # under it. The first call waits for the connection instead (see _call's `first`).
+        self._port = port
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        try:
-            grpc.channel_ready_future(self._channel).result(timeout=self.startup_timeout)
-        except grpc.FutureTimeoutError:
-            raise self._failure(f"did not answer on port {port}") from None
         self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
 
-    def _call(self, method: str, request, optional: bool = False):
-        """One RPC; a failure carries the pack's output, and an optional method may be unimplemented."""
+    def _call(self, method: str, request, optional: bool = False, first: bool = False):
+        """One RPC; a failure carries the pack's output, and an optional method may be unimplemented.
+
+        The `first` call waits up to the startup timeout for the pack to accept the connection.
+        """
         assert self._stub is not None and self._process is not None
         try:
+            if first:
+                return getattr(self._stub, method)(request, timeout=self.startup_timeout, wait_for_ready=True)
             return getattr(self._stub, method)(request, timeout=CALL_SECONDS)
         except grpc.RpcError as error:
             if optional and error.code() == grpc.StatusCode.UNIMPLEMENTED:
                 return None
+            if first and error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise self._failure(f"did not answer on port {self._port}") from None
             if error.code() == grpc.StatusCode.UNAVAILABLE or self._process.poll() is not None:
                 raise self._failure(f"stopped answering during {method} ({error.details()})") from None
             said = "\n".join(self.logs)
@@ -391,7 +398,7 @@ class PolicyPackSession:
     def _configure(self) -> None:
         self._call("Handshake", analyzer_pb2.AnalyzerHandshakeRequest(
             engine_address=self.engine_address, root_directory=str(self.pack_dir),
-            program_directory=str(self.pack_dir)), optional=True)
+            program_directory=str(self.pack_dir)), optional=True, first=True)
         self._call("ConfigureStack", analyzer_pb2.AnalyzerStackConfigureRequest(
             stack=self.stack, project=self.project, organization="organization", dry_run=True), optional=True)
         info = self._call("GetAnalyzerInfo", empty_pb2.Empty())
