@@ -12,7 +12,25 @@ OUTPUTS ?=
 TIMEOUT ?=
 POLL ?=
 
-.PHONY: check test verify benchmark up-local down-local clean
+# `make pulumi-cli`: the Pulumi CLI built from its Go modules, beside a rehearsal substitute
+# for its Python language host (tools/pulumi-cli/), in the git-ignored .tools/bin/. Needs Go;
+# nothing else in this Makefile does, and a Pulumi CLI installed the usual way needs none of it.
+TOOLS_BIN := .tools/bin
+CLI_MODULE := tools/pulumi-cli
+CLI_MODULE_FILES := $(CLI_MODULE)/go.mod $(CLI_MODULE)/go.sum
+PULUMI := $(TOOLS_BIN)/pulumi
+# The real host's module (github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3)
+# is not served by the Go module proxy. Should it ever be, require it in $(CLI_MODULE)/go.mod,
+# build its package here instead and drop rehearsal-language-python/.
+LANGUAGE_HOST := $(TOOLS_BIN)/pulumi-language-python
+LANGUAGE_HOST_SOURCES := $(wildcard $(CLI_MODULE)/rehearsal-language-python/*.go)
+# The SDK's script that runs __main__.py for the language host; it sits next to the host.
+LANGUAGE_EXEC := $(TOOLS_BIN)/pulumi-language-python-exec
+IN_CLI_MODULE := cd $(CLI_MODULE) &&
+REQUIRE_GO = command -v go >/dev/null || { echo "make pulumi-cli needs Go 1.26 (https://go.dev/dl/); make test and make check do not" >&2; exit 1; }
+PINNED_PULUMI := $(shell sed -n 's/^pulumi==//p' requirements.txt)
+
+.PHONY: check test e2e verify benchmark up-local down-local clean pulumi-cli rehearsal-provider
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -24,6 +42,11 @@ check: $(STAMP)
 
 test: $(STAMP)
 	$(PYTHON) -m pytest
+
+# The Go-built CLI and engine (make pulumi-cli) on throwaway state, with moto on 127.0.0.1 only;
+# not part of `make test`.
+e2e: $(STAMP) pulumi-cli rehearsal-provider
+	$(PYTHON) -m pytest tests/e2e
 
 verify: $(STAMP)
 	$(PYTHON) -m tools.verify --stack $(or $(STACK),lab) $(if $(OUTPUTS),--outputs $(OUTPUTS),) \
@@ -37,6 +60,34 @@ up-local: $(STAMP)
 
 down-local: $(STAMP)
 	bash tools/local_stack.sh down
+
+# The rehearsal stand-in for the aws provider plugin (a test double, not pulumi-aws): the engine
+# finds $(TOOLS_BIN)/pulumi-resource-aws on PATH. See the README.
+rehearsal-provider: $(STAMP)
+	$(PYTHON) -m tools.rehearsal_provider.launcher $(TOOLS_BIN)
+
+# The CLI prints the version the linker gives it, as Pulumi's own release builds do.
+$(PULUMI): $(CLI_MODULE_FILES)
+	@$(REQUIRE_GO)
+	$(IN_CLI_MODULE) go build -o $(CURDIR)/$@ \
+		-ldflags "-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=$$(go list -m -f '{{.Version}}' github.com/pulumi/pulumi/pkg/v3)" \
+		github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+
+$(LANGUAGE_HOST): $(CLI_MODULE_FILES) $(LANGUAGE_HOST_SOURCES)
+	@$(REQUIRE_GO)
+	$(IN_CLI_MODULE) go build -o $(CURDIR)/$@ ./rehearsal-language-python
+
+$(LANGUAGE_EXEC): $(CLI_MODULE_FILES)
+	@$(REQUIRE_GO)
+	$(IN_CLI_MODULE) go mod download github.com/pulumi/pulumi/sdk/v3
+	install -D -m 0755 "$$($(IN_CLI_MODULE) go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)/python/cmd/pulumi-language-python-exec" $@
+
+pulumi-cli: $(PULUMI) $(LANGUAGE_HOST) $(LANGUAGE_EXEC)
+	@echo "$(PULUMI): Pulumi CLI $$($(PULUMI) version); requirements.txt pins pulumi $(PINNED_PULUMI)," \
+		"but the Go module proxy serves neither pkg/v3 v3.272.0 nor v3.273.0, so the CLI is the nearest newer one"
+	@echo "$(LANGUAGE_HOST): REHEARSAL SUBSTITUTE for the Python language host, version" \
+		"$$($(LANGUAGE_HOST) -version), built from $(CLI_MODULE)/rehearsal-language-python" \
+		"(the Go module proxy does not serve the real host's module)"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

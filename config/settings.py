@@ -19,7 +19,8 @@ from typing import Any, Callable, Mapping
 import pulumi
 
 from config.stack_file import read_stack_config
-from flowlogs.fields import KNOWN_FIELDS, LogFormatError, parse_log_format
+from flowlogs.fields import (KNOWN_FIELDS, TRANSIT_GATEWAY_FIELDS, VPC_FIELDS, LogFormatError, fields_outside,
+                             parse_log_format)
 
 PROJECT = "vpc-flow-logs"
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -56,11 +57,77 @@ class MonitoringSettings:
     external_ssh: AlarmSettings
 
 
+# What a flowLogTargets entry may name: its key -> (the FlowLog input it sets, the id's prefix).
+TARGET_KINDS: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "vpcId": ("vpc_id", "vpc"),
+    "subnetId": ("subnet_id", "subnet"),
+    "eniId": ("eni_id", "eni"),
+    "transitGatewayId": ("transit_gateway_id", "tgw"),
+    "transitGatewayAttachmentId": ("transit_gateway_attachment_id", "tgw-attach"),
+})
+TRANSIT_GATEWAY_KINDS = ("transitGatewayId", "transitGatewayAttachmentId")
+VPC_TAGS = "vpcTags"
+# Keys that describe the lab's network and hosts; with lab: false they have nothing to configure.
+LAB_ONLY_KEYS = ("vpcCidr", "subnetCidrs", "sshAllowedCidrs", "httpAllowedCidrs", "instanceType", "sshPublicKey",
+                 "keyPairName", "amiId", "publicHosts")
+CLOUD_WATCH_LOGS = "cloud-watch-logs"
+S3 = "s3"
+FILE_FORMATS = ("plain-text", "parquet")
+OBJECT_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+TRANSIT_GATEWAY_INTERVAL = 60
+_ID_HEX = r"(?:[0-9a-f]{8}|[0-9a-f]{17})"
+_BUCKET_ARN = re.compile(r"^arn:aws[a-z-]*:s3:::(?P<bucket>[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?P<prefix>/[^\s*?]*)?$")
+
+
+@dataclass(frozen=True)
+class FlowLogTarget:
+    """One thing to put a flow log on: an id of a kind (`vpcId`...), or the VPCs carrying tags."""
+
+    kind: str
+    resource_id: str | None = None
+    vpc_tags: Mapping[str, str] | None = None
+
+    @property
+    def is_transit_gateway(self) -> bool:
+        return self.kind in TRANSIT_GATEWAY_KINDS
+
+
+@dataclass(frozen=True)
+class ObjectLock:
+    mode: str
+    days: int
+
+
+@dataclass(frozen=True)
+class Destination:
+    """Where flow logs deliver: the stack's CloudWatch Logs group, or S3 (a created or a given bucket)."""
+
+    type: str
+    file_format: str = "plain-text"
+    hive_compatible_partitions: bool = False
+    per_hour_partition: bool = False
+    retention_days: int | None = None
+    object_lock: ObjectLock | None = None
+    bucket_arn: str | None = None
+
+    @property
+    def key(self) -> str:
+        """What names this destination in logical names: its type, and a given bucket's name."""
+        if self.bucket_arn:
+            match = _BUCKET_ARN.match(self.bucket_arn)
+            return f"s3-{match.group('bucket') if match else self.bucket_arn}"
+        return "cloudwatch" if self.type == CLOUD_WATCH_LOGS else "s3"
+
+
+DEFAULT_DESTINATIONS = (Destination(CLOUD_WATCH_LOGS),)
+
+
 @dataclass(frozen=True)
 class Settings:
     stack: str
     region: str
-    vpc_cidr: str
+    lab: bool
+    vpc_cidr: str | None
     subnet_cidrs: tuple[str, ...]
     ssh_allowed_cidrs: tuple[str, ...]
     http_allowed_cidrs: tuple[str, ...]
@@ -81,6 +148,19 @@ class Settings:
     ami_id: str | None = None
     public_hosts: bool = True
     encrypt_alarm_topic: bool = False
+    flow_log_targets: tuple[FlowLogTarget, ...] = ()
+    destinations: tuple[Destination, ...] = DEFAULT_DESTINATIONS
+    internal_cidr: str | None = None
+
+    @property
+    def cloud_watch_logs(self) -> bool:
+        """Whether a destination is the stack's CloudWatch Logs group."""
+        return any(d.type == CLOUD_WATCH_LOGS for d in self.destinations)
+
+    @property
+    def monitored_cidr(self) -> str | None:
+        """The range monitoring counts as inside: the lab's VPC, or internalCidr."""
+        return self.internal_cidr or self.vpc_cidr
 
     @property
     def base_tags(self) -> dict[str, str]:
@@ -277,6 +357,148 @@ def _kms_key_arn(reader: _Reader) -> str | None:
     return arn
 
 
+def _target(key: str, entry: Any) -> FlowLogTarget:
+    allowed = ("an object with exactly one of " + ", ".join([*TARGET_KINDS, VPC_TAGS])
+               + ', e.g. {"vpcId": "vpc-0123456789abcdef0"} or {"vpcTags": {"Environment": "prod"}}')
+    if not isinstance(entry, dict) or len(entry) != 1 or next(iter(entry)) not in (*TARGET_KINDS, VPC_TAGS):
+        raise _fail(key, entry, allowed)
+    ((kind, value),) = entry.items()
+    if kind == VPC_TAGS:
+        if (not isinstance(value, dict) or not value
+                or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+            raise _fail(f"{key}.{VPC_TAGS}", value, "a non-empty object of tag names and string values")
+        return FlowLogTarget(kind, vpc_tags=MappingProxyType(dict(sorted(value.items()))))
+    prefix = TARGET_KINDS[kind][1]
+    if not isinstance(value, str) or not re.fullmatch(rf"{prefix}-{_ID_HEX}", value):
+        raise _fail(f"{key}.{kind}", value, f"an id of the form {prefix}- followed by 8 or 17 hex digits")
+    return FlowLogTarget(kind, resource_id=value)
+
+
+def _targets(reader: _Reader, lab: bool) -> tuple[FlowLogTarget, ...]:
+    key = "flowLogTargets"
+    allowed = 'a list of targets, e.g. [{"vpcId": "vpc-0123456789abcdef0"}, {"vpcTags": {"Team": "core"}}]'
+    entries = reader.json(key, list, allowed, [])
+    if not entries and not lab:
+        raise _fail(key, entries, f"at least one target when lab is false; {allowed}")
+    targets = tuple(_target(key, entry) for entry in entries)
+    seen: set[tuple] = set()
+    for target, entry in zip(targets, entries):
+        identity = (target.kind, target.resource_id, tuple(sorted((target.vpc_tags or {}).items())))
+        if identity in seen:
+            raise _fail(key, entry, "each target once: this one is listed twice")
+        seen.add(identity)
+    return targets
+
+
+def _bool_option(key: str, entry: Mapping[str, Any], name: str) -> bool:
+    value = entry.get(name, False)
+    if not isinstance(value, bool):
+        raise _fail(f"{key}.{name}", value, "true or false")
+    return value
+
+
+def _object_lock(key: str, value: Any) -> ObjectLock:
+    allowed = '{"mode": "GOVERNANCE" or "COMPLIANCE", "days": a whole number of days >= 1}'
+    if (not isinstance(value, dict) or set(value) != {"mode", "days"} or value["mode"] not in OBJECT_LOCK_MODES
+            or not isinstance(value["days"], int) or isinstance(value["days"], bool) or value["days"] < 1):
+        raise _fail(f"{key}.objectLock", value, allowed)
+    return ObjectLock(value["mode"], value["days"])
+
+
+S3_OPTIONS = ("fileFormat", "hiveCompatiblePartitions", "perHourPartition", "retentionDays", "objectLock", "bucketArn")
+# What a bucket the stack does not create cannot be given: its owner decides them.
+CREATED_BUCKET_OPTIONS = ("retentionDays", "objectLock")
+
+
+def _destination(key: str, entry: Any) -> Destination:
+    allowed = (f'{{"type": "{CLOUD_WATCH_LOGS}"}} or {{"type": "{S3}", "fileFormat": "parquet", '
+               '"hiveCompatiblePartitions": true, "perHourPartition": true, "retentionDays": 365, '
+               '"objectLock": {"mode": "GOVERNANCE", "days": 90}} (or "bucketArn" instead of the last two)')
+    if not isinstance(entry, dict) or entry.get("type") not in (CLOUD_WATCH_LOGS, S3):
+        raise _fail(key, entry, allowed)
+    options = sorted(set(entry) - {"type"})
+    if entry["type"] == CLOUD_WATCH_LOGS:
+        if options:
+            raise _fail(f"{key}.{options[0]}", entry[options[0]],
+                        f"only on an s3 destination: a {CLOUD_WATCH_LOGS} destination takes no options (its "
+                        "group is set by logRetentionDays, logKmsKeyArn, createLogKmsKey and protectLogs)")
+        return Destination(CLOUD_WATCH_LOGS)
+    unknown = [option for option in options if option not in S3_OPTIONS]
+    if unknown:
+        raise _fail(f"{key}.{unknown[0]}", entry[unknown[0]], "an s3 option: " + ", ".join(S3_OPTIONS))
+    file_format = entry.get("fileFormat", "plain-text")
+    if file_format not in FILE_FORMATS:
+        raise _fail(f"{key}.fileFormat", file_format, "one of " + ", ".join(FILE_FORMATS))
+    bucket_arn = entry.get("bucketArn")
+    if bucket_arn is not None:
+        if not isinstance(bucket_arn, str) or not _BUCKET_ARN.match(bucket_arn):
+            raise _fail(f"{key}.bucketArn", bucket_arn,
+                        "an S3 bucket ARN, arn:aws:s3:::<bucket> or arn:aws:s3:::<bucket>/<prefix>")
+        given = [option for option in CREATED_BUCKET_OPTIONS if option in entry]
+        if given:
+            raise _fail(f"{key}.{given[0]}", entry[given[0]],
+                        "unset with bucketArn: the stack creates no bucket, so its owner sets expiry and object lock")
+        retention_days = None
+    else:
+        retention_days = entry.get("retentionDays", 365)
+        if not isinstance(retention_days, int) or isinstance(retention_days, bool) or retention_days < 1:
+            raise _fail(f"{key}.retentionDays", retention_days, "a whole number of days >= 1")
+    object_lock = _object_lock(key, entry["objectLock"]) if "objectLock" in entry else None
+    if object_lock and retention_days is not None and object_lock.days > retention_days:
+        raise _fail(f"{key}.objectLock", entry["objectLock"],
+                    f"days at most retentionDays ({retention_days}): expiry cannot remove locked records")
+    return Destination(S3, file_format=file_format,
+                       hive_compatible_partitions=_bool_option(key, entry, "hiveCompatiblePartitions"),
+                       per_hour_partition=_bool_option(key, entry, "perHourPartition"),
+                       retention_days=retention_days, object_lock=object_lock, bucket_arn=bucket_arn)
+
+
+def _destinations(reader: _Reader) -> tuple[Destination, ...]:
+    key = "destinations"
+    entries = reader.json(key, list, f'a non-empty list of destinations, e.g. [{{"type": "{CLOUD_WATCH_LOGS}"}}]',
+                          None)
+    if entries is None:
+        return DEFAULT_DESTINATIONS
+    if not entries:
+        raise _fail(key, entries, f'at least one destination, e.g. [{{"type": "{CLOUD_WATCH_LOGS}"}}]')
+    destinations = tuple(_destination(key, entry) for entry in entries)
+    keys = [destination.key for destination in destinations]
+    for destination, entry in zip(destinations, entries):
+        if keys.count(destination.key) > 1:
+            raise _fail(key, entry, "each destination once: one CloudWatch Logs group, one created bucket and "
+                                    "each bucketArn once")
+    return destinations
+
+
+def _targets_fit(targets: tuple[FlowLogTarget, ...], log_fields: tuple[str, ...], aggregation_interval: int,
+                 log_format: str | None) -> None:
+    """Transit gateways record other fields than VPCs, subnets and ENIs, and only every 60 seconds."""
+    shown_format = log_format if log_format is not None else "(AWS's default format)"
+    for target in targets:
+        label = f"{target.kind} {target.resource_id or dict(target.vpc_tags or {})}"
+        if target.is_transit_gateway:
+            if aggregation_interval != TRANSIT_GATEWAY_INTERVAL:
+                raise _fail("aggregationInterval", aggregation_interval,
+                            f"{TRANSIT_GATEWAY_INTERVAL} when flowLogTargets has a transit gateway ({label})")
+            wrong = fields_outside(log_fields, TRANSIT_GATEWAY_FIELDS)
+            where = "transit gateway"
+        else:
+            wrong = fields_outside(log_fields, VPC_FIELDS)
+            where = "VPC, subnet or ENI"
+        if wrong:
+            raise _fail("logFormat", shown_format,
+                        f"fields a {where} flow log can record, for flowLogTargets {label}: drop "
+                        + ", ".join(wrong))
+
+
+def _lab_keys_absent(reader: _Reader) -> None:
+    for key in LAB_ONLY_KEYS:
+        value = reader.raw(key)
+        if value is not None:
+            raise _fail(key, SECRET_PLACEHOLDER if key == "sshPublicKey" else value,
+                        "unset when lab is false: it configures the lab's network and hosts, which are not created")
+
+
 # The project's config keys: type, description and default, as Pulumi.yaml declares them.
 CONFIG_KEYS: Mapping[str, tuple[str, str, Any]] = MappingProxyType({
     "vpcCidr": ("string", "IPv4 CIDR of the VPC (/16 to /28)", None),
@@ -304,6 +526,10 @@ CONFIG_KEYS: Mapping[str, tuple[str, str, Any]] = MappingProxyType({
                                "them private", True),
     "encryptAlarmTopic": ("boolean", "Encrypt the alarm topic with a customer-managed KMS key that "
                                      "CloudWatch alarms may use", False),
+    "lab": ("boolean", "Create the lab's network and hosts and put a flow log on its VPC", True),
+    "flowLogTargets": ("array", "Existing VPCs, subnets, ENIs and transit gateways (or VPCs by tag) to log", []),
+    "destinations": ("array", "Where flow logs deliver: cloud-watch-logs and/or s3", None),
+    "internalCidr": ("string", "Range monitoring counts as inside (external SSH); defaults to vpcCidr", None),
 })
 
 
@@ -326,29 +552,52 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
     if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", region):
         raise pulumi.RunError(f"config aws:region = {_shown(region or None)} is invalid: "
                               "set it to an AWS region such as ap-northeast-1")
-    vpc = _vpc(reader)
+    lab = reader.boolean("lab", default=True)
+    if not lab:
+        _lab_keys_absent(reader)
+    vpc = _vpc(reader) if lab else None
     log_format, log_fields = _log_format(reader)
+    targets = _targets(reader, lab)
+    aggregation_interval = reader.choice("aggregationInterval", AGGREGATION_INTERVALS, 600, int)
+    # The lab's own VPC is a target too, a VPC one.
+    lab_target = (FlowLogTarget("vpcId", "the lab's VPC"),) if lab else ()
+    _targets_fit(lab_target + targets, log_fields, aggregation_interval, log_format)
+    destinations = _destinations(reader)
+    monitoring = _monitoring(reader)
+    internal_cidr = reader.raw("internalCidr")
+    if internal_cidr is not None:
+        internal_cidr = str(_network("internalCidr", internal_cidr))
+    if monitoring.enabled and not any(d.type == CLOUD_WATCH_LOGS for d in destinations):
+        raise _fail("monitoring", "true", f"false when destinations has no {CLOUD_WATCH_LOGS} entry: metric "
+                                          "filters and queries read the CloudWatch Logs group")
+    if monitoring.enabled and not lab and internal_cidr is None:
+        raise _fail("internalCidr", None, "a CIDR block monitoring counts as inside (e.g. 10.0.0.0/8) when lab is "
+                                          "false, or set monitoring to false")
     kms_key_arn = _kms_key_arn(reader)
     create_kms_key = reader.boolean("createLogKmsKey", default=False)
     if kms_key_arn and create_kms_key:
         raise _fail("createLogKmsKey", "true", "false when logKmsKeyArn is set (use one or the other)")
+    if create_kms_key and not any(d.type == CLOUD_WATCH_LOGS for d in destinations):
+        raise _fail("createLogKmsKey", "true", f"false without a {CLOUD_WATCH_LOGS} destination, whose component "
+                                               "owns the key; give logKmsKeyArn to encrypt an s3 bucket")
     ssh_public_key = reader.raw("sshPublicKey")
     key_pair_name = reader.raw("keyPairName")
     if ssh_public_key and key_pair_name:
         raise _fail("keyPairName", key_pair_name, "unset when sshPublicKey is set (use one or the other)")
     instance_type = reader.raw("instanceType") or "t3.micro"
-    if not re.match(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", instance_type):
+    if lab and not re.match(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", instance_type):
         raise _fail("instanceType", instance_type, "an EC2 instance type such as t3.micro")
     return Settings(
         stack=stack,
         region=region,
-        vpc_cidr=str(vpc),
-        subnet_cidrs=_subnets(reader, vpc),
-        ssh_allowed_cidrs=_cidr_list(reader, "sshAllowedCidrs", None),
-        http_allowed_cidrs=_cidr_list(reader, "httpAllowedCidrs", ["0.0.0.0/0"]),
+        lab=lab,
+        vpc_cidr=str(vpc) if vpc else None,
+        subnet_cidrs=_subnets(reader, vpc) if vpc else (),
+        ssh_allowed_cidrs=_cidr_list(reader, "sshAllowedCidrs", None) if lab else (),
+        http_allowed_cidrs=_cidr_list(reader, "httpAllowedCidrs", ["0.0.0.0/0"]) if lab else (),
         instance_type=instance_type,
         traffic_type=reader.choice("trafficType", TRAFFIC_TYPES, "ALL"),
-        aggregation_interval=reader.choice("aggregationInterval", AGGREGATION_INTERVALS, 600, int),
+        aggregation_interval=aggregation_interval,
         log_retention_days=reader.choice("logRetentionDays", RETENTION_DAYS, 30, int),
         log_format=log_format,
         log_fields=log_fields,
@@ -358,7 +607,10 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
         tags=_tags(reader),
         ssh_public_key=ssh_public_key,
         key_pair_name=key_pair_name,
-        monitoring=_monitoring(reader),
+        monitoring=monitoring,
+        flow_log_targets=targets,
+        destinations=destinations,
+        internal_cidr=internal_cidr,
         **_hardening(reader),
     )
 

@@ -13,7 +13,7 @@ PACK_DIR = str(Path(__file__).resolve().parent)
 if PACK_DIR not in sys.path:
     sys.path.insert(0, PACK_DIR)
 
-from rules import alerts, flow_logs, instances, log_groups, metric_filters, network, tags  # noqa: E402
+from rules import alerts, buckets, flow_logs, instances, log_groups, metric_filters, network, tags  # noqa: E402
 
 PolicyPack(
     name="vpc-flow-logs",
@@ -21,6 +21,7 @@ PolicyPack(
     enforcement_level=EnforcementLevel.MANDATORY,
     policies=[
         *flow_logs.POLICIES,
+        *buckets.POLICIES,
         *log_groups.POLICIES,
         *metric_filters.POLICIES,
         *network.POLICIES,

@@ -182,10 +182,63 @@ def compliant_stack() -> list[dict]:
     flow = delivery()
     return [*flow.resources, default_group(flow.vpc["urn"]),
             security_group("web-sg", [inline_entry(80, "10.0.0.0/8")], [inline_entry(443, "0.0.0.0/0")]),
-            ingress_rule("ssh-in", 22, "203.0.113.0/24"), *managed_instance()]
+            ingress_rule("ssh-in", 22, "203.0.113.0/24"), *managed_instance(), *s3_delivery()]
 
 
 def replaced(resources: list[dict], new: dict) -> list[dict]:
     """`resources` with the one of the same URN swapped for `new`."""
     assert any(r["urn"] == new["urn"] for r in resources), new["urn"]
     return [new if r["urn"] == new["urn"] else r for r in resources]
+
+
+BUCKET = "aws:s3/bucket:Bucket"
+BUCKET_ARN = "arn:aws:s3:::flow-logs-bucket"
+
+
+def bucket_policy_document(*, conditions: bool = True, tls_deny: bool = True) -> str:
+    source = {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+              "ArnLike": {"aws:SourceArn": f"arn:aws:logs:ap-northeast-1:{ACCOUNT}:*"}} if conditions else {}
+    statements = [
+        {"Sid": "AWSLogDeliveryWrite", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+         "Action": "s3:PutObject", "Resource": f"{BUCKET_ARN}/AWSLogs/{ACCOUNT}/*", "Condition": source},
+        {"Sid": "AWSLogDeliveryAclCheck", "Effect": "Allow", "Principal": {"Service": "delivery.logs.amazonaws.com"},
+         "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": BUCKET_ARN, "Condition": source},
+    ]
+    if tls_deny:
+        statements.append({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+                           "Resource": [BUCKET_ARN, f"{BUCKET_ARN}/*"],
+                           "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+def bucket_part(bucket: dict, type_: str, name: str, inputs: dict) -> dict:
+    """A bucket sub-resource whose `bucket` input depends on the bucket."""
+    return resource(type_, name, {"bucket": "flow-logs-bucket", **inputs}, dependencies={"bucket": [bucket["urn"]]})
+
+
+def s3_delivery(*, without: tuple[str, ...] = (), **changes: Any) -> list[dict]:
+    """A hardened bucket and a flow log delivering into it; `without` drops sub-resources by type,
+    `changes` replaces a sub-resource's inputs (keyed by its short name)."""
+    bucket = resource(BUCKET, "flow-logs-bucket", {"tags": TAGS})
+    parts = {
+        "publicAccessBlock": ("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                              {"blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
+                               "restrictPublicBuckets": True}),
+        "encryption": ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                       {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}),
+        "lifecycle": ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+                      {"rules": [{"id": "expire", "status": "Enabled", "expiration": {"days": 365}}]}),
+        "versioning": ("aws:s3/bucketVersioning:BucketVersioning",
+                       {"versioningConfiguration": {"status": "Enabled"}}),
+        "policy": ("aws:s3/bucketPolicy:BucketPolicy", {"policy": bucket_policy_document()}),
+    }
+    resources = [bucket]
+    for short, (type_, inputs) in parts.items():
+        if short not in without:
+            resources.append(bucket_part(bucket, type_, f"bucket-{short}", changes.get(short, inputs)))
+    resources.append(resource(
+        FLOW_LOG, "s3-flow-log",
+        {"vpcId": "vpc-0123", "trafficType": "ALL", "logDestination": BUCKET_ARN, "logDestinationType": "s3",
+         "maxAggregationInterval": 600, "tags": TAGS},
+        delete_before_replace=True, dependencies={"logDestination": [bucket["urn"]]}))
+    return resources

@@ -131,7 +131,7 @@ def test_json_format_is_one_document_with_resources_and_violations():
     assert set(document) == {"stack", "resources", "violations"} and document["stack"] == "lab"
     flow_log = next(r for r in document["resources"] if r["type"] == FLOW_LOG)
     assert set(flow_log) == {"urn", "type", "name", "parent", "inputs", "options", "dependencies"}
-    assert flow_log["options"]["deleteBeforeReplace"] is True and flow_log["options"]["replaceOnChanges"] == ["*"]
+    assert flow_log["options"]["deleteBeforeReplace"] is True and "tags" not in flow_log["options"]["replaceOnChanges"]
     assert set(flow_log["options"]) == {"deleteBeforeReplace", "replaceOnChanges", "protect", "retainOnDelete",
                                         "dependsOn"}
     assert all(set(v) == {"policy", "enforcement", "urn", "message"} for v in document["violations"])
@@ -180,3 +180,30 @@ def test_a_region_aws_does_not_have_exits_2_naming_it(tmp_path, capsys):
     code, _, _ = check.check(path)
     assert code == check.EXIT_CONFIG and "config aws:region = 'xx-nowhere-1' is not an AWS region" in \
         capsys.readouterr().err
+
+
+def test_s3_destination_with_a_non_bucket_arn_exits_2_naming_key_value_and_rule(tmp_path):
+    arn = "arn:aws:logs:ap-northeast-1:123456789012:log-group:x"
+    result = run_check(broken_prod(tmp_path, destinations=[{"type": "cloud-watch-logs"},
+                                                           {"type": "s3", "bucketArn": arn}]))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "vpc-flow-logs:destinations.bucketArn" in result.stderr and arn in result.stderr
+    assert "an S3 bucket ARN" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_a_transit_gateway_stack_passes_the_gate(tmp_path):
+    document = yaml.safe_load(stack_file("audit").read_text())
+    document["config"].update({
+        "vpc-flow-logs:flowLogTargets": [{"transitGatewayId": "tgw-0123456789abcdef0"}],
+        "vpc-flow-logs:aggregationInterval": 60,
+        "vpc-flow-logs:logFormat": "${version} ${resource-type} ${account-id} ${tgw-id} ${tgw-attachment-id} "
+                                   "${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} "
+                                   "${start} ${end} ${log-status} ${packets-lost-no-route}",
+        "vpc-flow-logs:monitoring": False,
+    })
+    path = tmp_path / "Pulumi.audit.yaml"
+    path.write_text(yaml.safe_dump(document))
+    result = run_check(path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 mandatory violations" in result.stdout

@@ -9,9 +9,12 @@ import pulumi_aws as aws
 import pytest
 
 from components.flow_log import FlowLogDelivery, FlowLogDeliveryArgs
+from components.s3_destination import S3FlowLogDestination, S3FlowLogDestinationArgs
+from components.targets import FlowLogOptions, ResolvedTarget
 from components.network import Network, NetworkArgs
 from components.web_servers import WebServers, WebServersArgs, ami_architecture, user_data
-from tests.conftest import lab_config
+from config.settings import Destination
+from tests.conftest import REPO_ROOT, lab_config
 from tools.render import AMI_ID, Rendering, render
 
 TAGS = {"Project": "vpc-flow-logs", "Environment": "lab"}
@@ -25,12 +28,23 @@ def network(subnets=("10.0.0.0/24", "10.0.1.0/24")) -> Rendering:
     return render_component(lambda: Network("lab", NetworkArgs("10.0.0.0/16", list(subnets), TAGS)))
 
 
+VPC_TARGET = ResolvedTarget("vpc-0123456789abcdef0", "vpc_id", "vpc-0123456789abcdef0")
+
+
+def flow_log_options(**overrides) -> FlowLogOptions:
+    return FlowLogOptions(**{**dict(traffic_type="ALL", aggregation_interval=60, log_format=None, tags=TAGS),
+                             **overrides})
+
+
+def delivery_args(**overrides) -> FlowLogDeliveryArgs:
+    args = dict(targets=[VPC_TARGET], flow_logs=flow_log_options(), region="ap-northeast-1",
+                log_group_name="/vpc-flow-logs/lab", retention_days=7, kms_key_arn=None, create_kms_key=False,
+                protect_logs=False, tags=TAGS)
+    return FlowLogDeliveryArgs(**{**args, **overrides})
+
+
 def delivery(**overrides) -> Rendering:
-    args = dict(vpc_id="vpc-0123", region="ap-northeast-1", log_group_name="/vpc-flow-logs/lab",
-                retention_days=7, traffic_type="ALL", aggregation_interval=60, log_format=None,
-                kms_key_arn=None, create_kms_key=False, protect_logs=False, tags=TAGS)
-    args.update(overrides)
-    return render_component(lambda: FlowLogDelivery("lab-flow-logs", FlowLogDeliveryArgs(**args)))
+    return render_component(lambda: FlowLogDelivery("lab-flow-logs", delivery_args(**overrides)))
 
 
 def web(**overrides) -> Rendering:
@@ -114,15 +128,47 @@ def test_created_kms_key_rotates_and_encrypts_only_this_group():
         ":log-group:/vpc-flow-logs/lab")
 
 
+def test_arns_and_service_hosts_come_from_the_partition():
+    config = {**lab_config(), "aws:region": "cn-north-1"}
+    rendering = render("lab", config, program=lambda: FlowLogDelivery("lab-flow-logs", delivery_args(
+        region="cn-north-1", create_kms_key=True)))
+    assert "aws:index/getPartition:getPartition" in rendering.invokes
+    role = rendering.one("aws:iam/role:Role")
+    (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws-cn:ec2:cn-north-1:"), role.urn
+    key = rendering.one("aws:kms/key:Key")
+    admin, logs = json.loads(key.inputs["policy"])["Statement"]
+    assert admin["Principal"]["AWS"].startswith("arn:aws-cn:iam::"), key.urn
+    assert logs["Principal"] == {"Service": "logs.cn-north-1.amazonaws.com.cn"}, key.urn
+    assert logs["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"].startswith("arn:aws-cn:logs:"), key.urn
+
+
+def test_no_component_hard_codes_the_aws_partition():
+    sources = sorted((REPO_ROOT / "components").glob("*.py")) + [REPO_ROOT / "__main__.py"]
+    offenders = [f"{path.name}:{number}" for path in sources
+                 for number, line in enumerate(path.read_text().splitlines(), 1) if "arn:aws:" in line]
+    assert not offenders, offenders
+
+
 def test_protect_logs_protects_and_retains_the_group():
     group = delivery(protect_logs=True).one("aws:cloudwatch/logGroup:LogGroup")
     assert group.options["protect"] is True and group.options["retainOnDelete"] is True, group.urn
 
 
+def test_protect_logs_turns_on_the_groups_aws_side_deletion_protection():
+    group = delivery(protect_logs=True).one("aws:cloudwatch/logGroup:LogGroup")
+    assert group.inputs["deletionProtectionEnabled"] is True, group.urn
+
+
+def test_unprotected_group_leaves_deletion_protection_unset():
+    group = delivery().one("aws:cloudwatch/logGroup:LogGroup")
+    assert "deletionProtectionEnabled" not in group.inputs, group.urn
+
+
 def test_flow_log_properties_come_from_args():
     log_format = "${version} ${interface-id} ${dstport} ${action}"
-    flow_log = delivery(traffic_type="REJECT", aggregation_interval=600, log_format=log_format) \
-        .one("aws:ec2/flowLog:FlowLog")
+    flow_log = delivery(flow_logs=flow_log_options(traffic_type="REJECT", aggregation_interval=600,
+                                                   log_format=log_format)).one("aws:ec2/flowLog:FlowLog")
     assert flow_log.inputs["trafficType"] == "REJECT", flow_log.urn
     assert flow_log.inputs["maxAggregationInterval"] == 600, flow_log.urn
     assert flow_log.inputs["logFormat"] == log_format, flow_log.urn
@@ -244,3 +290,59 @@ def test_hosts_start_after_given_resources():
     rendering = render_component(build)
     marker = rendering.one("aws:cloudwatch/logGroup:LogGroup")
     assert marker.urn in rendering.one("aws:ec2/instance:Instance").options["dependsOn"]
+
+
+# S3 destination
+
+def s3_destination(kms_key_arn=None, **destination) -> Rendering:
+    settings = Destination("s3", **{"file_format": "parquet", "retention_days": 30, **destination})
+    return render_component(lambda: S3FlowLogDestination("lab-s3", S3FlowLogDestinationArgs(
+        targets=[VPC_TARGET], flow_logs=flow_log_options(), log_fields=("version", "srcaddr"), destination=settings,
+        region="ap-northeast-1", kms_key_arn=kms_key_arn, protect_logs=False, tags=TAGS)))
+
+
+def test_bucket_without_a_log_key_uses_sse_s3():
+    encryption = s3_destination().one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    (rule,) = encryption.inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "AES256"}, encryption.urn
+    assert "bucketKeyEnabled" not in rule, encryption.urn
+
+
+def test_bucket_with_the_log_key_uses_sse_kms():
+    arn = "arn:aws:kms:ap-northeast-1:123456789012:key/abcd"
+    encryption = s3_destination(kms_key_arn=arn).one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    (rule,) = encryption.inputs["rules"]
+    assert rule["applyServerSideEncryptionByDefault"] == {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": arn}
+    assert rule["bucketKeyEnabled"] is True, encryption.urn
+
+
+def test_s3_flow_log_waits_for_the_bucket_policy_and_has_no_role():
+    rendering = s3_destination()
+    flow_log = rendering.one("aws:ec2/flowLog:FlowLog")
+    assert rendering.one("aws:s3/bucketPolicy:BucketPolicy").urn in flow_log.options["dependsOn"], flow_log.urn
+    assert flow_log.dependencies["logDestination"] == [rendering.one("aws:s3/bucket:Bucket").urn], flow_log.urn
+    assert "iamRoleArn" not in flow_log.inputs, flow_log.urn
+
+
+def test_bucket_without_object_lock_has_no_lock_configuration():
+    rendering = s3_destination()
+    assert not rendering.by_type("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+    assert "objectLockEnabled" not in rendering.one("aws:s3/bucket:Bucket").inputs
+
+
+def test_destination_exposes_what_an_athena_table_needs():
+    def build():
+        s3 = S3FlowLogDestination("lab-s3", S3FlowLogDestinationArgs(
+            targets=[VPC_TARGET], flow_logs=flow_log_options(), log_fields=("version", "srcaddr"),
+            destination=Destination("s3", file_format="parquet", hive_compatible_partitions=True,
+                                    bucket_arn="arn:aws:s3:::central-logs/network"),
+            region="ap-northeast-1", kms_key_arn=None, protect_logs=False, tags=TAGS))
+        pulumi.export("bucket", s3.bucket_name)
+        pulumi.export("prefix", s3.key_prefix)
+        pulumi.export("fields", list(s3.log_fields))
+        pulumi.export("hive", s3.hive_compatible_partitions)
+    outputs = render_component(build).outputs
+    assert outputs == {"bucket": "central-logs", "prefix": "network/AWSLogs/", "fields": ["version", "srcaddr"],
+                       "hive": True}

@@ -21,9 +21,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from moto import mock_aws
 from moto.logs.models import LogsBackend
+from pulumi.runtime.mocks import MockCallArgs
 from pulumi.runtime.settings import SETTINGS
 
 from components.flow_log import DELIVERY_ACTIONS, FLOW_LOGS_SERVICE, FlowLogDelivery, FlowLogDeliveryArgs
+from components.targets import FlowLogOptions, ResolvedTarget
 from components.web_servers import AL2023_AMI_PARAMETER, HTTP_PORT, SSH_PORT, ami_architecture
 from config.settings import Settings, config_from_stack_file, settings_from_stack_file
 from flowlogs.fields import DEFAULT_FIELDS
@@ -72,11 +74,33 @@ def _deploy(stack: str) -> Deployment:
     return Deployment(settings, render_stack_file(stack_file(stack), mocks), mocks)
 
 
+def _existing_networks(region: str) -> list[dict[str, Any]]:
+    """What `audit` logs, created first as the networks people already run: two VPCs (audit's
+    documentation ids stand for them), one tagged for its vpcTags target, a subnet and an ENI."""
+    ec2 = boto3.client("ec2", region_name=region)
+    first, second = (ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"] for cidr in ("10.40.0.0/16", "10.41.0.0/16"))
+    ec2.create_vpc(CidrBlock="10.42.0.0/16", TagSpecifications=[
+        {"ResourceType": "vpc", "Tags": [{"Key": "Team", "Value": "payments"}]}])
+    subnet = ec2.create_subnet(VpcId=first, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
+    eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
+    return [{"vpcId": first}, {"vpcId": second}, {"vpcTags": {"Team": "payments"}}, {"subnetId": subnet},
+            {"eniId": eni}]
+
+
+def _deploy_audit() -> Deployment:
+    path = stack_file("audit")
+    settings = settings_from_stack_file(path)
+    config = {**config_from_stack_file(path),
+              "vpc-flow-logs:flowLogTargets": json.dumps(_existing_networks(settings.region))}
+    mocks = MotoMocks(settings.region)
+    return Deployment(settings, render("audit", config, mocks=mocks), mocks)
+
+
 @pytest.fixture(scope="module")
 def account() -> Iterator[dict[str, Deployment]]:
-    """One emulated AWS account (moto in-process) holding lab and prod, deployed once."""
+    """One emulated AWS account (moto in-process) holding lab, prod and audit, deployed once."""
     with mock_aws():
-        yield {stack: _deploy(stack) for stack in STACKS}
+        yield {**{stack: _deploy(stack) for stack in STACKS}, "audit": _deploy_audit()}
 
 
 def _render_program(program: Callable[[], Any], region: str) -> tuple[Rendering, MotoMocks]:
@@ -107,7 +131,8 @@ def test_flow_log_targets_the_vpc_and_delivers_to_the_group_through_the_role(acc
     deployment = account[stack]
     settings = deployment.settings
     (flow_log,) = deployment.client("ec2").describe_flow_logs(
-        Filters=[{"Name": "resource-id", "Values": [deployment.rendering.outputs["vpcId"]]}])["FlowLogs"]
+        Filters=[{"Name": "resource-id", "Values": [deployment.rendering.outputs["vpcId"]]},
+                 {"Name": "log-destination-type", "Values": ["cloud-watch-logs"]}])["FlowLogs"]
     role = deployment.client("iam").get_role(RoleName=deployment.role_name())["Role"]
     assert flow_log["FlowLogId"] == deployment.rendering.outputs["flowLogId"]
     assert flow_log["LogDestinationType"] == "cloud-watch-logs"
@@ -266,8 +291,9 @@ def test_aws_refuses_a_second_identical_flow_log_so_replacement_deletes_first(ac
     def program() -> None:
         vpc = aws.ec2.Vpc("replace-vpc", cidr_block="10.99.0.0/16")
         FlowLogDelivery("replace", FlowLogDeliveryArgs(
-            vpc_id=vpc.id, region=region, log_group_name="/vpc-flow-logs/replace", retention_days=1,
-            traffic_type="ALL", aggregation_interval=60, log_format=None, kms_key_arn=None,
+            targets=[ResolvedTarget("replace-vpc", "vpc_id", vpc.id)],
+            flow_logs=FlowLogOptions(traffic_type="ALL", aggregation_interval=60, log_format=None, tags={}),
+            region=region, log_group_name="/vpc-flow-logs/replace", retention_days=1, kms_key_arn=None,
             create_kms_key=False, protect_logs=False, tags={}))
 
     rendering, _ = _render_program(program, region)
@@ -287,7 +313,7 @@ def test_aws_refuses_a_second_identical_flow_log_so_replacement_deletes_first(ac
 
 
 @pytest.mark.parametrize("program, message", [
-    (lambda: aws.s3.Bucket("logs"), "no handler for the resource type aws:s3/bucket:Bucket"),
+    (lambda: aws.sqs.Queue("events"), "no handler for the resource type aws:sqs/queue:Queue"),
     (lambda: aws.get_region(), "no handler for the lookup aws:index/getRegion:getRegion"),
     (lambda: aws.ec2.Vpc("ipv6", cidr_block="10.0.0.0/16", assign_generated_ipv6_cidr_block=True),
      "does not send the input\\(s\\) assignGeneratedIpv6CidrBlock"),
@@ -318,6 +344,14 @@ def test_monitoring_alarms_on_what_the_groups_filters_count_and_mails_the_topic(
     assert json.loads(cloudwatch.get_dashboard(DashboardName=outputs["dashboardName"])["DashboardBody"])["widgets"]
 
 
+@pytest.mark.parametrize("region, partition, suffix", [
+    ("ap-northeast-1", "aws", "amazonaws.com"), ("cn-north-1", "aws-cn", "amazonaws.com.cn"),
+    ("us-gov-west-1", "aws-us-gov", "amazonaws.com")])
+def test_the_partition_lookup_answers_for_the_region(region, partition, suffix):
+    answer = MotoMocks(region).call(MockCallArgs("aws:index/getPartition:getPartition", {}, ""))
+    assert (answer["partition"], answer["dnsSuffix"]) == (partition, suffix), region
+
+
 def test_not_in_moto_names_exactly_what_moto_lacks():
     """The one list of moto's gaps: when moto learns PutQueryDefinition, this says to use it."""
     assert set(NOT_IN_MOTO) == {QUERY_DEFINITION}
@@ -329,3 +363,87 @@ def test_only_what_moto_lacks_was_left_out(account, stack):
     deployment = account[stack]
     assert sorted(deployment.mocks.not_in_moto) == sorted(
         f"{r.type} {r.name}" for r in deployment.rendering.registrations if r.type in NOT_IN_MOTO)
+
+
+# S3 destinations and existing networks
+
+def _bucket_of(deployment: Deployment) -> str:
+    return deployment.rendering.outputs["flowLogBuckets"]["s3"]
+
+
+@pytest.mark.parametrize("stack", ["prod", "audit"])
+def test_flow_log_bucket_is_held_hardened(account, stack):
+    deployment = account[stack]
+    s3, bucket = deployment.client("s3"), _bucket_of(deployment)
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert all(block[key] for key in ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls",
+                                      "RestrictPublicBuckets")), block
+    assert s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"] == [
+        {"ObjectOwnership": "BucketOwnerEnforced"}]
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    (rule,) = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    default = rule["ApplyServerSideEncryptionByDefault"]
+    key_arn = deployment.client("kms").describe_key(KeyId=default["KMSMasterKeyID"])["KeyMetadata"]["Arn"]
+    assert default["SSEAlgorithm"] == "aws:kms" and key_arn == default["KMSMasterKeyID"], rule
+    (expiry,) = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert expiry["Status"] == "Enabled"
+    assert expiry["Expiration"]["Days"] == deployment.settings.destinations[1].retention_days
+    assert expiry["AbortIncompleteMultipartUpload"]["DaysAfterInitiation"] >= 1
+    statements = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert [statement["Sid"] for statement in statements] == [
+        "AWSLogDeliveryWrite", "AWSLogDeliveryAclCheck", "DenyInsecureTransport"]
+    assert statements[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == deployment.mocks.account_id
+
+
+def test_audit_bucket_locks_records(account):
+    deployment = account["audit"]
+    lock = deployment.client("s3").get_object_lock_configuration(Bucket=_bucket_of(deployment))
+    assert lock["ObjectLockConfiguration"]["ObjectLockEnabled"] == "Enabled"
+    retention = lock["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
+    assert (retention["Mode"], retention["Days"]) == ("GOVERNANCE", 90), retention
+
+
+@pytest.mark.parametrize("stack", ["prod", "audit"])
+def test_every_target_delivers_to_cloud_watch_and_to_the_bucket_as_parquet(account, stack):
+    deployment = account[stack]
+    flow_logs = deployment.client("ec2").describe_flow_logs()["FlowLogs"]
+    ids = {flow_log_id for by_target in deployment.rendering.outputs["flowLogIds"].values()
+           for flow_log_id in by_target.values()}
+    mine = [flow_log for flow_log in flow_logs if flow_log["FlowLogId"] in ids]
+    assert len(mine) == len(ids), sorted(ids - {f["FlowLogId"] for f in mine})
+    bucket_arn = f"arn:aws:s3:::{_bucket_of(deployment)}"
+    for target in {flow_log["ResourceId"] for flow_log in mine}:
+        kinds = sorted(f["LogDestinationType"] for f in mine if f["ResourceId"] == target)
+        assert kinds == ["cloud-watch-logs", "s3"], (target, kinds)
+    for flow_log in mine:
+        if flow_log["LogDestinationType"] == "s3":
+            assert flow_log["LogDestination"] == bucket_arn and "DeliverLogsPermissionArn" not in flow_log, flow_log
+
+
+@pytest.mark.parametrize("stack", ["prod", "audit"])
+def test_s3_flow_logs_ask_for_hourly_hive_parquet(account, stack):
+    """moto 5.2.5 drops DestinationOptions (DescribeFlowLogs never returns them), so what is
+    checked is the CreateFlowLogs request the emulator sent."""
+    for registration in account[stack].rendering.by_type(FLOW_LOG):
+        if registration.inputs["logDestinationType"] == "s3":
+            assert create_flow_logs_request(registration.inputs)["DestinationOptions"] == {
+                "FileFormat": "parquet", "HiveCompatiblePartitions": True, "PerHourPartition": True}, registration.urn
+
+
+def test_audit_logs_every_existing_network_it_names(account):
+    deployment = account["audit"]
+    ec2 = deployment.client("ec2")
+    (tagged,) = ec2.describe_vpcs(Filters=[{"Name": "tag:Team", "Values": ["payments"]}])["Vpcs"]
+    named = {target.resource_id for target in deployment.settings.flow_log_targets}
+    logged = set(deployment.rendering.outputs["flowLogIds"]["cloudwatch"])
+    # The stack file's documentation ids stood in for the networks created here; the tag found its VPC.
+    assert tagged["VpcId"] in logged and len(logged) == 5, logged
+    assert not named & logged
+
+
+def test_aws_refuses_a_second_identical_s3_flow_log(account):
+    deployment = account["audit"]
+    registration = next(r for r in deployment.rendering.by_type(FLOW_LOG) if r.inputs["logDestinationType"] == "s3")
+    with pytest.raises(ClientError) as refused:
+        deployment.client("ec2").create_flow_logs(**create_flow_logs_request(registration.inputs))
+    assert refused.value.response["Error"]["Code"] == "FlowLogAlreadyExists", registration.urn

@@ -14,6 +14,7 @@ import pytest
 
 from components.flow_log import FlowLogDelivery, FlowLogDeliveryArgs
 from components.monitoring import Monitoring, MonitoringArgs, monitoring_plan
+from components.targets import FlowLogOptions, ResolvedTarget
 from config.settings import AlarmSettings, MonitoringSettings, settings_from_config
 from flowlogs.fields import DEFAULT_FIELDS, format_string, parse_log_format
 from flowlogs.patterns import metric_filters
@@ -57,13 +58,15 @@ def delivered_and_monitored(flow_log_format: Optional[str], monitored_fields: tu
     """A flow log and monitoring on its group, wired by reference as the program wires them."""
     def program() -> None:
         delivery = FlowLogDelivery("lab-flow-logs", FlowLogDeliveryArgs(
-            vpc_id="vpc-0123", region="ap-northeast-1", log_group_name=GROUP, retention_days=7,
-            traffic_type="ALL", aggregation_interval=60, log_format=flow_log_format, kms_key_arn=None,
+            targets=[ResolvedTarget("vpc-0123456789abcdef0", "vpc_id", "vpc-0123456789abcdef0")],
+            flow_logs=FlowLogOptions(traffic_type="ALL", aggregation_interval=60, log_format=flow_log_format,
+                                     tags=TAGS),
+            region="ap-northeast-1", log_group_name=GROUP, retention_days=7, kms_key_arn=None,
             create_kms_key=False, protect_logs=False, tags=TAGS))
         Monitoring("lab-monitoring", MonitoringArgs(
             log_group_name=delivery.log_group.name, log_fields=monitored_fields, vpc_cidr=VPC_CIDR,
             region="ap-northeast-1", settings=lab_monitoring_settings(), tags=TAGS),
-            opts=pulumi.ResourceOptions(depends_on=[delivery.flow_log]))
+            opts=pulumi.ResourceOptions(depends_on=list(delivery.flow_logs.values())))
     return render("lab", lab_config(), program=program)
 
 

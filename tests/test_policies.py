@@ -23,9 +23,9 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from tests.conftest import STACKS
 from tests.policy_fixtures import (ACCOUNT, EGRESS_RULE, KMS_KEY, PACK, ROLE, SUBNET, TAGS, TOPIC, attached_policy,
-                                   compliant_stack, default_group, delivery, ingress_rule, inline_entry, instance,
-                                   legacy_rule, log_group, managed_instance, permissions, replaced, resource,
-                                   security_group, ssm_profile, trust, vpc)
+                                   bucket_policy_document, compliant_stack, default_group, delivery, ingress_rule,
+                                   inline_entry, instance, legacy_rule, log_group, managed_instance, permissions,
+                                   replaced, resource, s3_delivery, security_group, ssm_profile, trust, vpc)
 from tools.analyzer import PolicyPackError, PolicyPackSession, Violation, load_policy_config
 from tools.render import UNKNOWN
 
@@ -36,6 +36,9 @@ ALL_RULES = {
     "security-group-rules-described", "default-security-group-closed", "required-tags",
     "metric-filter-matches-log-format", "world-ingress-only-to-services", "egress-unrestricted",
     "instance-ssm-managed", "public-exposure-declared", "alarm-topic-encrypted",
+    "flow-log-bucket-public-access-blocked", "flow-log-bucket-encrypted",
+    "flow-log-bucket-tls-only", "flow-log-bucket-delivery-scoped", "flow-log-bucket-expires-records",
+    "flow-log-bucket-versioned", "transit-gateway-flow-log-interval",
 }
 LAB_ADVISORY = {"ssh-not-open-to-world", "http-open-to-world", "log-group-encrypted", "log-group-protected",
                 "egress-unrestricted", "alarm-topic-encrypted"}
@@ -45,8 +48,9 @@ ADVISORY_BY_STACK = {
     "dev": {"http-open-to-world", "log-group-encrypted", "log-group-protected", "egress-unrestricted",
             "alarm-topic-encrypted"},
     "prod": {"http-open-to-world", "egress-unrestricted"},
+    "audit": {"http-open-to-world", "egress-unrestricted"},
 }
-MINIMUM_RETENTION_BY_STACK = {"lab": 1, "local": 1, "dev": 30, "prod": 365}
+MINIMUM_RETENTION_BY_STACK = {"lab": 1, "local": 1, "dev": 30, "prod": 365, "audit": 90}
 
 
 @pytest.fixture(scope="module")
@@ -669,3 +673,82 @@ def test_what_the_pack_logs_to_the_engine_is_kept_and_errors_fail_the_analysis()
         engine.Log(engine_pb2.LogRequest(severity=engine_pb2.ERROR, message="rule crashed"))
         with pytest.raises(PolicyPackError, match="error: rule crashed"):
             session.analyze([log_group()])
+
+
+# flow-log buckets
+
+BUCKET_RULES = {
+    "flow-log-bucket-public-access-blocked": "publicAccessBlock",
+    "flow-log-bucket-encrypted": "encryption",
+    "flow-log-bucket-expires-records": "lifecycle",
+    "flow-log-bucket-versioned": "versioning",
+}
+
+
+def the_bucket(resources: list[dict]) -> dict:
+    (bucket,) = [r for r in resources if r["type"] == "aws:s3/bucket:Bucket"]
+    return bucket
+
+
+@pytest.mark.parametrize("rule", [*BUCKET_RULES, "flow-log-bucket-tls-only", "flow-log-bucket-delivery-scoped"])
+def test_hardened_flow_log_bucket_passes(pack, rule):
+    assert violations_of(pack, rule, s3_delivery()) == []
+
+
+@pytest.mark.parametrize("rule, part", BUCKET_RULES.items())
+def test_flow_log_bucket_missing_its_hardening_fails(pack, rule, part):
+    resources = s3_delivery(without=(part,))
+    violation = assert_flags(pack, rule, resources, the_bucket(resources))
+    assert "receives flow logs" in violation.message
+
+
+@pytest.mark.parametrize("rule, part, inputs", [
+    ("flow-log-bucket-public-access-blocked", "publicAccessBlock",
+     {"blockPublicAcls": True, "blockPublicPolicy": False, "ignorePublicAcls": True, "restrictPublicBuckets": True}),
+    ("flow-log-bucket-expires-records", "lifecycle", {"rules": [{"id": "off", "status": "Disabled",
+                                                                 "expiration": {"days": 30}}]}),
+    ("flow-log-bucket-versioned", "versioning", {"versioningConfiguration": {"status": "Suspended"}}),
+])
+def test_flow_log_bucket_hardening_switched_off_fails(pack, rule, part, inputs):
+    resources = s3_delivery(**{part: inputs})
+    assert_flags(pack, rule, resources, the_bucket(resources))
+
+
+def test_flow_log_bucket_without_a_tls_deny_fails(pack):
+    resources = s3_delivery(policy={"policy": bucket_policy_document(tls_deny=False)})
+    assert "aws:SecureTransport" in assert_flags(pack, "flow-log-bucket-tls-only", resources,
+                                                 the_bucket(resources)).message
+
+
+def test_flow_log_bucket_delivery_without_confused_deputy_conditions_fails(pack):
+    resources = s3_delivery(policy={"policy": bucket_policy_document(conditions=False)})
+    message = assert_flags(pack, "flow-log-bucket-delivery-scoped", resources, the_bucket(resources)).message
+    assert "aws:SourceAccount" in message and "aws:SourceArn" in message
+
+
+def test_bucket_no_flow_log_delivers_into_is_left_alone(pack):
+    resources = [r for r in s3_delivery(without=tuple(BUCKET_RULES)) if r["type"] != "aws:ec2/flowLog:FlowLog"]
+    assert [v for v in pack.analyze(resources) if v.policy.startswith("flow-log-bucket-")] == []
+
+
+# transit-gateway-flow-log-interval
+
+def tgw_flow_log(interval: int) -> dict:
+    flow = delivery().flow_log
+    inputs = {key: value for key, value in flow["inputs"].items() if key not in ("vpcId", "trafficType")}
+    return {**flow, "inputs": {**inputs, "transitGatewayId": "tgw-0123456789abcdef0",
+                               "maxAggregationInterval": interval}}
+
+
+def test_transit_gateway_flow_log_at_60_seconds_passes(pack):
+    assert violations_of(pack, "transit-gateway-flow-log-interval", [tgw_flow_log(60)]) == []
+
+
+def test_transit_gateway_flow_log_at_600_seconds_fails(pack):
+    flow_log = tgw_flow_log(600)
+    assert "aggregationInterval" in assert_flags(pack, "transit-gateway-flow-log-interval", [flow_log],
+                                                 flow_log).message
+
+
+def test_transit_gateway_flow_log_without_a_traffic_type_is_not_a_missed_reject(pack):
+    assert violations_of(pack, "flow-log-captures-rejects", [tgw_flow_log(60)]) == []

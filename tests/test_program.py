@@ -13,7 +13,7 @@ import yaml
 
 from config.settings import CONFIG_KEYS, settings_from_stack_file
 from tests.conftest import REPO_ROOT, STACKS, stack_config, stack_file
-from tools.render import PROGRAM, render, render_stack_file
+from tools.render import PROGRAM, LabMocks, Registration, Rendering, render, render_stack_file
 
 FLOW_LOG = "aws:ec2/flowLog:FlowLog"
 ROLE = "aws:iam/role:Role"
@@ -25,20 +25,38 @@ def test_config_dir_has_the_three_environments():
     assert {"lab", "dev", "prod"} <= set(STACKS)
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_every_stack_renders_its_whole_lab(rendered, stack):
+LAB_STACKS = [stack for stack in STACKS if settings_from_stack_file(stack_file(stack)).lab]
+
+
+def cloud_watch_flow_log(rendering: Rendering) -> Registration:
+    (flow_log,) = [r for r in rendering.by_type(FLOW_LOG) if r.inputs["logDestinationType"] == "cloud-watch-logs"]
+    return flow_log
+
+
+@pytest.mark.parametrize("stack", LAB_STACKS)
+def test_every_lab_stack_renders_its_whole_lab(rendered, stack):
     rendering = rendered(stack)
     settings = settings_from_stack_file(stack_file(stack))
     types = [r.type for r in rendering.registrations]
     assert types.count("aws:ec2/vpc:Vpc") == 1
     assert types.count("aws:ec2/subnet:Subnet") == len(settings.subnet_cidrs)
     assert types.count("aws:ec2/instance:Instance") == len(settings.subnet_cidrs)
-    assert types.count(FLOW_LOG) == types.count(LOG_GROUP) == 1
-    # The flow log's delivery role and the hosts' SSM role.
+    assert types.count(LOG_GROUP) == 1
+    # The flow logs' delivery role and the hosts' SSM role.
     assert types.count(ROLE) == 2
+    assert types.count(FLOW_LOG) == len(settings.destinations), stack
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_one_flow_log_per_target_and_destination(rendered, stack):
+    settings = settings_from_stack_file(stack_file(stack))
+    flow_logs = rendered(stack).by_type(FLOW_LOG)
+    targets = {r.inputs.get("vpcId") or r.name for r in flow_logs}
+    pairs = {(r.inputs["logDestinationType"], r.inputs.get("vpcId") or r.name) for r in flow_logs}
+    assert len(flow_logs) == len(pairs) == len(targets) * len(settings.destinations), [r.urn for r in flow_logs]
+
+
+@pytest.mark.parametrize("stack", LAB_STACKS)
 def test_outputs_name_everything_a_person_needs(rendered, stack):
     outputs = rendered(stack).outputs
     hosts = outputs["hosts"]
@@ -52,11 +70,40 @@ def test_outputs_name_everything_a_person_needs(rendered, stack):
                for h in hosts)
 
 
+# Every FlowLog input that configures the flow log, under the names the engine diffs them by.
+FLOW_LOG_CONFIGURATION_INPUTS = {
+    "deliverCrossAccountRole", "destinationOptions", "eniId", "iamRoleArn", "logDestination",
+    "logDestinationType", "logFormat", "maxAggregationInterval", "region", "regionalNatGatewayId", "subnetId",
+    "tagFieldSpecifications", "trafficType", "transitGatewayAttachmentId", "transitGatewayId", "vpcId",
+}
+
+
 @pytest.mark.parametrize("stack", STACKS)
-def test_engine_receives_delete_before_replace_on_every_change(rendered, stack):
-    flow_log = rendered(stack).one(FLOW_LOG)
-    assert flow_log.options["deleteBeforeReplace"] is True, flow_log.urn
-    assert flow_log.options["replaceOnChanges"] == ["*"], flow_log.urn
+def test_engine_receives_delete_before_replace(rendered, stack):
+    for flow_log in rendered(stack).by_type(FLOW_LOG):
+        assert flow_log.options["deleteBeforeReplace"] is True, flow_log.urn
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_engine_replaces_on_every_configuration_input_but_not_on_tags(rendered, stack):
+    for flow_log in rendered(stack).by_type(FLOW_LOG):
+        replace_on = set(flow_log.options["replaceOnChanges"])
+        assert replace_on == FLOW_LOG_CONFIGURATION_INPUTS, (flow_log.urn, replace_on ^ FLOW_LOG_CONFIGURATION_INPUTS)
+        assert not {"tags", "tagsAll", "*"} & replace_on, flow_log.urn
+
+
+def test_tags_only_change_registers_no_replacement():
+    """The engine replaces a resource when a changed input is in its replaceOnChanges; a tag edit
+    changes only `tags`, which is not."""
+    before = render("lab", stack_config("lab")).one(FLOW_LOG)
+    config = stack_config("lab")
+    config["vpc-flow-logs:tags"] = json.dumps({"Purpose": "vpc-flow-logs-lab", "Owner": "network-team"})
+    after = render("lab", config).one(FLOW_LOG)
+    changed = {key for key in set(before.inputs) | set(after.inputs) if before.inputs.get(key) != after.inputs.get(key)}
+    assert changed == {"tags"}, (after.urn, changed)
+    assert after.urn == before.urn
+    replace_on = set(after.options["replaceOnChanges"])
+    assert "*" not in replace_on and not changed & replace_on, after.urn
 
 
 def test_stack_transformation_sees_the_replacement_contract():
@@ -73,10 +120,11 @@ def test_stack_transformation_sees_the_replacement_contract():
 
     render("lab", stack_config("lab"), program=program)
     options = seen[FLOW_LOG]
-    assert options.delete_before_replace is True and options.replace_on_changes == ["*"], options
+    assert options.delete_before_replace is True, options
+    assert "tags" not in options.replace_on_changes and "log_format" in options.replace_on_changes, options
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", LAB_STACKS)
 def test_role_trusts_only_the_flow_logs_service_for_this_account(rendered, stack):
     rendering = rendered(stack)
     settings = settings_from_stack_file(stack_file(stack))
@@ -89,11 +137,11 @@ def test_role_trusts_only_the_flow_logs_service_for_this_account(rendered, stack
         f"arn:aws:ec2:{settings.region}:{account}:vpc-flow-log/*"
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", LAB_STACKS)
 def test_role_policy_grants_exactly_delivery_on_the_group(rendered, stack):
     rendering = rendered(stack)
     group = rendering.one(LOG_GROUP)
-    group_arn = rendering.one(FLOW_LOG).inputs["logDestination"]
+    group_arn = cloud_watch_flow_log(rendering).inputs["logDestination"]
     assert group_arn.endswith(f":log-group:{group.inputs['name']}"), group.urn
     (statement,) = json.loads(rendering.one(ROLE_POLICY).inputs["policy"])["Statement"]
     assert sorted(statement["Action"]) == sorted([
@@ -102,21 +150,21 @@ def test_role_policy_grants_exactly_delivery_on_the_group(rendered, stack):
     assert resources == [f"{group_arn}:*"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
+@pytest.mark.parametrize("stack", LAB_STACKS)
 def test_flow_log_is_wired_by_reference_not_by_name(rendered, stack):
     rendering = rendered(stack)
-    flow_log = rendering.one(FLOW_LOG)
+    flow_log = cloud_watch_flow_log(rendering)
     assert flow_log.dependencies["vpcId"] == [rendering.one("aws:ec2/vpc:Vpc").urn], flow_log.urn
     assert flow_log.dependencies["logDestination"] == [rendering.one(LOG_GROUP).urn], flow_log.urn
     assert flow_log.dependencies["iamRoleArn"] == [flow_log_role(rendering).urn], flow_log.urn
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_hosts_start_after_the_flow_log(rendered, stack):
+@pytest.mark.parametrize("stack", LAB_STACKS)
+def test_hosts_start_after_every_flow_log(rendered, stack):
     rendering = rendered(stack)
-    flow_log = rendering.one(FLOW_LOG)
     for instance in rendering.by_type("aws:ec2/instance:Instance"):
-        assert flow_log.urn in instance.options["dependsOn"], instance.urn
+        for flow_log in rendering.by_type(FLOW_LOG):
+            assert flow_log.urn in instance.options["dependsOn"], (instance.urn, flow_log.urn)
 
 
 def test_protected_logs_are_protected_and_retained(rendered):
@@ -134,8 +182,8 @@ def test_lab_logs_are_not_protected(rendered):
 def test_program_runs_afresh_for_each_stack():
     lab = render_stack_file(stack_file("lab"))
     prod = render_stack_file(stack_file("prod"))
-    assert lab.one(FLOW_LOG).inputs["maxAggregationInterval"] == 60
-    assert prod.one(FLOW_LOG).inputs["maxAggregationInterval"] == 600
+    assert cloud_watch_flow_log(lab).inputs["maxAggregationInterval"] == 60
+    assert cloud_watch_flow_log(prod).inputs["maxAggregationInterval"] == 600
     assert all(r.urn.startswith("urn:pulumi:prod::") for r in prod.registrations)
 
 
@@ -265,3 +313,136 @@ def test_prod_alarm_topic_is_encrypted_with_a_key_alarms_may_use(rendered):
 def test_lab_alarm_topic_is_not_encrypted_by_default(rendered):
     topic = rendered("lab").one("aws:sns/topic:Topic")
     assert "kmsMasterKeyId" not in topic.inputs, topic.urn
+
+
+# Targets on existing networks
+
+def audit_with_targets(targets: list) -> dict[str, str]:
+    config = stack_config("audit")
+    config["vpc-flow-logs:flowLogTargets"] = json.dumps(targets)
+    return config
+
+
+def flow_log_urns(rendering: Rendering) -> set[str]:
+    return {r.urn for r in rendering.by_type(FLOW_LOG)}
+
+
+AUDIT_TARGETS = [{"vpcId": "vpc-0a1b2c3d4e5f60718"}, {"subnetId": "subnet-0123456789abcdef0"},
+                 {"vpcTags": {"Team": "payments"}}]
+
+
+def test_adding_a_target_leaves_every_other_flow_log_unchanged():
+    before = flow_log_urns(render("audit", audit_with_targets(AUDIT_TARGETS)))
+    after = flow_log_urns(render("audit", audit_with_targets([{"eniId": "eni-0123456789abcdef0"}, *AUDIT_TARGETS])))
+    assert before < after and len(after - before) == 2, sorted(after ^ before)
+
+
+def test_removing_a_target_leaves_every_other_flow_log_unchanged():
+    before = flow_log_urns(render("audit", audit_with_targets(AUDIT_TARGETS)))
+    after = flow_log_urns(render("audit", audit_with_targets(AUDIT_TARGETS[1:])))
+    assert after < before and all("vpc-0a1b2c3d4e5f60718" in urn for urn in before - after), sorted(before ^ after)
+
+
+def test_vpc_tags_matching_nothing_is_a_config_error_naming_the_tags():
+    class NoVpcs(LabMocks):
+        def call(self, args):
+            if args.token == "aws:ec2/getVpcs:getVpcs":
+                return {"ids": [], "id": self.region}
+            return super().call(args)
+
+    with pytest.raises(pulumi.RunError, match=r'flowLogTargets.vpcTags = \{"Team": "payments"\}.*matches no VPC'):
+        try:
+            render("audit", stack_config("audit"), mocks=NoVpcs("ap-northeast-1"))
+        finally:
+            registered = [r.type for r in pulumi.runtime.settings.SETTINGS.monitor.registrations]
+    assert not [t for t in registered if t.startswith("aws:")], registered
+
+
+def test_s3_flow_logs_deliver_without_a_role(rendered):
+    for flow_log in rendered("audit").by_type(FLOW_LOG):
+        if flow_log.inputs["logDestinationType"] == "s3":
+            assert "iamRoleArn" not in flow_log.inputs, flow_log.urn
+            assert flow_log.inputs["destinationOptions"] == {
+                "fileFormat": "parquet", "hiveCompatiblePartitions": True, "perHourPartition": True}, flow_log.urn
+
+
+def test_created_bucket_is_hardened(rendered):
+    rendering = rendered("audit")
+    bucket = rendering.one("aws:s3/bucket:Bucket")
+    assert bucket.inputs["objectLockEnabled"] is True, bucket.urn
+    block = rendering.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert all(block.inputs[k] is True for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                                  "restrictPublicBuckets")), block.urn
+    ownership = rendering.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls")
+    assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced", ownership.urn
+    versioning = rendering.one("aws:s3/bucketVersioning:BucketVersioning")
+    assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled", versioning.urn
+    encryption = rendering.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    sse = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
+    assert sse["sseAlgorithm"] == "aws:kms" and encryption.dependencies["rules"] == [
+        rendering.one("aws:kms/key:Key").urn], encryption.urn
+    (rule,) = rendering.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
+    assert rule["expiration"]["days"] == 400 and rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] >= 1
+    lock = rendering.one("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+    assert lock.inputs["rule"]["defaultRetention"] == {"mode": "GOVERNANCE", "days": 90}, lock.urn
+
+
+def test_bucket_policy_admits_only_this_accounts_delivery_over_tls(rendered):
+    rendering = rendered("audit")
+    policy = json.loads(rendering.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
+    write, acl_check, tls = policy["Statement"]
+    assert write["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
+    assert write["Resource"].endswith("/AWSLogs/123456789012/*")
+    for statement in (write, acl_check):
+        assert statement["Condition"]["StringEquals"]["aws:SourceAccount"] == "123456789012", statement["Sid"]
+        assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == \
+            "arn:aws:logs:ap-northeast-1:123456789012:*", statement["Sid"]
+    assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_reject_reason_encryption_status_and_ecs_fields_render_and_monitoring_follows():
+    config = stack_config("lab")
+    config["vpc-flow-logs:logFormat"] = (
+        "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} "
+        "${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${reject-reason} ${encryption-status} "
+        "${ecs-cluster-name}")
+    rendering = render("lab", config)
+    assert "${reject-reason}" in cloud_watch_flow_log(rendering).inputs["logFormat"]
+    for metric_filter in rendering.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter"):
+        assert "reject_reason" in metric_filter.inputs["pattern"] or "ecs_cluster_name" in \
+            metric_filter.inputs["pattern"], metric_filter.urn
+
+
+def test_a_given_bucket_is_delivered_into_and_nothing_is_created_in_s3():
+    config = stack_config("audit")
+    config["vpc-flow-logs:destinations"] = json.dumps([
+        {"type": "cloud-watch-logs"},
+        {"type": "s3", "fileFormat": "parquet", "bucketArn": "arn:aws:s3:::central-flow-logs/network"}])
+    rendering = render("audit", config)
+    assert not [r.urn for r in rendering.registrations if r.type.startswith("aws:s3/")]
+    s3_flow_logs = [r for r in rendering.by_type(FLOW_LOG) if r.inputs["logDestinationType"] == "s3"]
+    assert len(s3_flow_logs) == 3
+    for flow_log in s3_flow_logs:
+        assert flow_log.inputs["logDestination"] == "arn:aws:s3:::central-flow-logs/network", flow_log.urn
+        assert "-s3-central-flow-logs-" in flow_log.name, flow_log.urn
+    assert rendering.outputs["flowLogBuckets"] == {"s3-central-flow-logs": "central-flow-logs"}
+
+
+def test_created_key_lets_log_delivery_encrypt_the_bucket(rendered):
+    key = rendered("prod").one("aws:kms/key:Key")
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    delivery = statements["LogDeliveryEncryptsThisAccountsFlowLogRecords"]
+    assert delivery["Principal"] == {"Service": "delivery.logs.amazonaws.com"}, key.urn
+    assert set(delivery["Condition"]) == {"StringEquals", "ArnLike"}, key.urn
+
+
+def test_a_vpc_named_by_id_and_found_by_tags_is_a_config_error():
+    class TaggedVpcIsNamed(LabMocks):
+        def call(self, args):
+            if args.token == "aws:ec2/getVpcs:getVpcs":
+                return {"ids": ["vpc-0a1b2c3d4e5f60718"], "id": self.region}
+            return super().call(args)
+
+    with pytest.raises(pulumi.RunError, match=r"flowLogTargets names vpc-0a1b2c3d4e5f60718 twice .*vpcTags"):
+        render("audit", stack_config("audit"), mocks=TaggedVpcIsNamed("ap-northeast-1"))

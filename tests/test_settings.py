@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings as hypothesis_settings, strategies as st
 
 from config.settings import AGGREGATION_INTERVALS, RETENTION_DAYS, TRAFFIC_TYPES, settings_from_config
-from flowlogs.fields import KNOWN_FIELDS, format_string
+from flowlogs.fields import TRANSIT_GATEWAY_FIELDS, VPC_FIELDS, format_string
 from tests.conftest import lab_config
 
 KEY = "vpc-flow-logs:"
@@ -107,10 +107,17 @@ def test_log_format_with_unknown_or_misspelled_field(log_format, culprit):
     assert "vpc-flow-logs:logFormat" in message and culprit in message and "traffic-path" in message
 
 
-@given(st.lists(st.sampled_from(KNOWN_FIELDS), min_size=1, unique=True))
-def test_every_known_field_subset_is_accepted(fields):
+@given(st.lists(st.sampled_from(VPC_FIELDS), min_size=1, unique=True))
+def test_every_vpc_field_subset_is_accepted_on_the_labs_vpc(fields):
     settings = settings_from_config("lab", with_values(logFormat=format_string(tuple(fields))))
     assert settings.log_fields == tuple(fields)
+
+
+@given(st.lists(st.sampled_from(TRANSIT_GATEWAY_FIELDS), min_size=1, unique=True))
+def test_every_transit_gateway_field_subset_is_accepted_on_a_transit_gateway(fields):
+    config = with_values(**{**AUDIT, "flowLogTargets": [TGW], "aggregationInterval": "60",
+                            "logFormat": format_string(tuple(fields))})
+    assert settings_from_config("lab", config).log_fields == tuple(fields)
 
 
 @pytest.mark.parametrize("key", ["vpcCidr", "subnetCidrs", "sshAllowedCidrs", "aws:region"])
@@ -199,3 +206,139 @@ def test_hosts_are_public_and_the_topic_plain_unless_configured():
     assert (settings.ami_id, settings.public_hosts, settings.encrypt_alarm_topic) == (None, True, False)
     changed = settings_from_config("lab", with_values(publicHosts="false", encryptAlarmTopic="true"))
     assert (changed.public_hosts, changed.encrypt_alarm_topic) == (False, True)
+
+
+# Targets, the optional lab and destinations
+
+AUDIT = {"lab": "false", "vpcCidr": None, "subnetCidrs": None, "sshAllowedCidrs": None, "httpAllowedCidrs": None,
+         "instanceType": None, "flowLogTargets": [{"vpcId": "vpc-0123456789abcdef0"}], "monitoring": "false"}
+
+
+def test_lab_false_with_a_target_is_valid():
+    settings = settings_from_config("lab", with_values(**AUDIT))
+    assert not settings.lab and settings.vpc_cidr is None
+    assert [t.resource_id for t in settings.flow_log_targets] == ["vpc-0123456789abcdef0"]
+
+
+@pytest.mark.parametrize("key, value", [("vpcCidr", "10.0.0.0/16"), ("instanceType", "t3.micro"),
+                                        ("sshAllowedCidrs", ["203.0.113.0/24"])])
+def test_lab_only_key_is_refused_without_the_lab(key, value):
+    message = refused(**{**AUDIT, key: value})
+    assert f"vpc-flow-logs:{key}" in message and "lab is false" in message
+
+
+def test_lab_false_needs_a_target():
+    message = refused(**{**AUDIT, "flowLogTargets": None})
+    assert "vpc-flow-logs:flowLogTargets" in message and "at least one target" in message
+
+
+@pytest.mark.parametrize("entry, key", [
+    ({"vpcId": "vpc-"}, "flowLogTargets.vpcId"),
+    ({"vpcId": "vpc-0123456789abcdefg"}, "flowLogTargets.vpcId"),
+    ({"subnetId": "sub-01234567"}, "flowLogTargets.subnetId"),
+    ({"eniId": "eni-0123"}, "flowLogTargets.eniId"),
+    ({"transitGatewayId": "tgw-attach-0123456789abcdef0"}, "flowLogTargets.transitGatewayId"),
+    ({"transitGatewayAttachmentId": "tgw-0123456789abcdef0"}, "flowLogTargets.transitGatewayAttachmentId"),
+])
+def test_malformed_target_id_is_refused(entry, key):
+    message = refused(flowLogTargets=[entry])
+    assert f"vpc-flow-logs:{key}" in message and json.dumps(next(iter(entry.values()))) in message
+    assert "hex digits" in message
+
+
+def test_target_with_two_kinds_is_refused():
+    message = refused(flowLogTargets=[{"vpcId": "vpc-0123456789abcdef0", "subnetId": "subnet-01234567"}])
+    assert "vpc-flow-logs:flowLogTargets" in message and "exactly one of" in message
+
+
+def test_duplicate_target_is_refused():
+    message = refused(flowLogTargets=[{"vpcId": "vpc-0123456789abcdef0"}, {"vpcId": "vpc-0123456789abcdef0"}])
+    assert "vpc-flow-logs:flowLogTargets" in message and "listed twice" in message
+
+
+def test_empty_vpc_tags_are_refused():
+    message = refused(flowLogTargets=[{"vpcTags": {}}])
+    assert "vpc-flow-logs:flowLogTargets.vpcTags" in message
+
+
+TGW = {"transitGatewayId": "tgw-0123456789abcdef0"}
+TGW_FORMAT = "${version} ${srcaddr} ${dstaddr} ${packets} ${bytes} ${tgw-id} ${log-status}"
+
+
+def test_transit_gateway_needs_60_seconds():
+    message = refused(**{**AUDIT, "flowLogTargets": [TGW], "aggregationInterval": "600", "logFormat": TGW_FORMAT})
+    assert "vpc-flow-logs:aggregationInterval" in message and "600" in message and "60 when" in message
+
+
+def test_transit_gateway_target_with_its_fields_is_valid():
+    config = with_values(**{**AUDIT, "flowLogTargets": [TGW], "logFormat": TGW_FORMAT, "aggregationInterval": "60"})
+    assert settings_from_config("lab", config).flow_log_targets[0].is_transit_gateway
+
+
+def test_vpc_only_field_on_a_transit_gateway_is_refused():
+    message = refused(**{**AUDIT, "flowLogTargets": [TGW], "aggregationInterval": "60",
+                         "logFormat": TGW_FORMAT + " ${interface-id}"})
+    assert "vpc-flow-logs:logFormat" in message and "transit gateway" in message and "interface-id" in message
+
+
+def test_transit_gateway_field_on_a_vpc_is_refused():
+    message = refused(logFormat="${version} ${srcaddr} ${action} ${tgw-id}")
+    assert "vpc-flow-logs:logFormat" in message and "VPC, subnet or ENI" in message and "tgw-id" in message
+
+
+def test_destinations_default_to_todays_cloud_watch_group():
+    (destination,) = settings_from_config("lab", lab_config()).destinations
+    assert destination.type == "cloud-watch-logs" and destination.key == "cloudwatch"
+
+
+@pytest.mark.parametrize("option, value", [("fileFormat", "parquet"), ("hiveCompatiblePartitions", True),
+                                           ("perHourPartition", True), ("retentionDays", 30)])
+def test_s3_options_on_a_cloud_watch_destination_are_refused(option, value):
+    message = refused(destinations=[{"type": "cloud-watch-logs", option: value}])
+    assert f"vpc-flow-logs:destinations.{option}" in message and "only on an s3 destination" in message
+
+
+def test_monitoring_without_a_cloud_watch_destination_is_refused():
+    message = refused(destinations=[{"type": "s3"}])
+    assert "vpc-flow-logs:monitoring" in message and "cloud-watch-logs" in message
+
+
+def test_duplicate_destination_is_refused():
+    message = refused(destinations=[{"type": "cloud-watch-logs"}, {"type": "cloud-watch-logs"}])
+    assert "vpc-flow-logs:destinations" in message and "each destination once" in message
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:s3:us-east-1:123456789012:bucket", "arn:aws:logs:::b",
+                                 "arn:aws:s3:::Upper", "not-an-arn"])
+def test_bucket_arn_that_is_not_an_s3_bucket_is_refused(arn):
+    message = refused(destinations=[{"type": "cloud-watch-logs"}, {"type": "s3", "bucketArn": arn}])
+    assert "vpc-flow-logs:destinations.bucketArn" in message and json.dumps(arn) in message
+
+
+def test_given_bucket_takes_no_created_bucket_options():
+    message = refused(destinations=[{"type": "cloud-watch-logs"},
+                                    {"type": "s3", "bucketArn": "arn:aws:s3:::central-logs", "retentionDays": 30}])
+    assert "vpc-flow-logs:destinations.retentionDays" in message and "bucketArn" in message
+
+
+def test_object_lock_longer_than_retention_is_refused():
+    message = refused(destinations=[{"type": "cloud-watch-logs"}, {"type": "s3", "retentionDays": 30,
+                                                                   "objectLock": {"mode": "COMPLIANCE", "days": 90}}])
+    assert "vpc-flow-logs:destinations.objectLock" in message and "retentionDays" in message
+
+
+def test_unknown_object_lock_mode_is_refused():
+    message = refused(destinations=[{"type": "cloud-watch-logs"},
+                                    {"type": "s3", "objectLock": {"mode": "FOREVER", "days": 1}}])
+    assert "vpc-flow-logs:destinations.objectLock" in message and "GOVERNANCE" in message
+
+
+def test_monitoring_without_the_lab_needs_an_internal_cidr():
+    message = refused(**{**AUDIT, "monitoring": "true"})
+    assert "vpc-flow-logs:internalCidr" in message
+
+
+def test_format_with_every_new_vpc_field_kind_is_valid():
+    log_format = ("${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} "
+                  "${start} ${end} ${action} ${log-status} ${reject-reason} ${encryption-status} ${ecs-cluster-name}")
+    assert "reject-reason" in settings_from_config("lab", with_values(logFormat=log_format)).log_fields

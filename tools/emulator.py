@@ -9,6 +9,11 @@ Traffic stays on this machine: either moto's in-process mock (`moto.mock_aws()`,
 the render) answers, or a moto server on 127.0.0.1 (`endpoint_url`). Any request that neither
 answers is refused before it is sent.
 
+Each resource type's handler also says what happens after creation, for the rehearsal stand-in
+of the aws provider plugin (tools/rehearsal_provider/): which inputs AWS cannot change in place,
+how each other input is updated, how the resource is read back and deleted. This stays the one
+mapping from pulumi-aws types to AWS calls.
+
 Anything this module does not know fails the render: a resource type or lookup without a
 handler, an input a handler would not send, an unknown value. Where moto differs from AWS, the
 handler says so next to the call; `NOT_IN_MOTO` lists the types moto cannot hold at all.
@@ -18,16 +23,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import threading
 import uuid
 import zlib
-from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Optional
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable, Mapping, Optional
 from urllib.parse import urlsplit
 
 import boto3
+import botocore.session
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from pulumi.output import Unknown
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
@@ -53,10 +61,26 @@ Result = tuple[str, Inputs]
 
 @dataclass(frozen=True)
 class Handler:
-    """How one resource type or lookup reaches moto, and the inputs it knows how to send."""
+    """How one resource type or lookup reaches moto, and the inputs it knows how to send.
+
+    For resources, also their life after creation, as the provider manages it: the inputs AWS
+    cannot change in place (a change replaces the resource; `replaces_if` holds inputs that do
+    so only in some cases, each with its test of the old and new inputs), how each other input
+    is changed in place, how the resource is read back and deleted.
+    """
 
     apply: Callable[..., Any]
     inputs: frozenset[str]
+    replaces: frozenset[str] = frozenset()
+    replaces_if: Mapping[str, Callable[[Mapping[str, Any], Mapping[str, Any]], bool]] = field(default_factory=dict)
+    updates: Mapping[str, Callable[..., None]] = field(default_factory=dict)
+    read: Optional[Callable[..., Optional[Inputs]]] = None
+    delete: Optional[Callable[..., None]] = None
+
+    def replacing(self, keys: Iterable[str], olds: Mapping[str, Any], news: Mapping[str, Any]) -> list[str]:
+        """Those of the changed `keys` that AWS cannot change in place, going from `olds` to `news`."""
+        return sorted(key for key in keys
+                      if key in self.replaces or (key in self.replaces_if and self.replaces_if[key](olds, news)))
 
 
 # One table per kind of request: Pulumi type token -> handler.
@@ -72,11 +96,29 @@ def _handles(table: dict[str, Handler], token: str, *inputs: str) -> Callable:
     return register
 
 
+def _lifecycle(token: str, *, replaces: Iterable[str], delete: Callable[..., None],
+               read: Callable[..., Optional[Inputs]], updates: Optional[Mapping[str, Callable[..., None]]] = None,
+               replaces_if: Optional[Mapping[str, Callable[[Mapping[str, Any], Mapping[str, Any]], bool]]] = None,
+               ) -> None:
+    """Complete a resource type's handler with how it is replaced, updated, read back and deleted."""
+    # A resource moved to another region is a new resource.
+    RESOURCES[token] = replace(RESOURCES[token], replaces=frozenset(replaces) | {"region"},
+                               replaces_if=replaces_if or {}, updates=updates or {}, read=read, delete=delete)
+
+
 def require_loopback(url: str) -> str:
     """`url` itself, if it names 127.0.0.1: the only address an emulator may live at."""
     if urlsplit(url).hostname != LOOPBACK:
         raise ValueError(f"{url} is not on {LOOPBACK}: only a local moto server may be used")
     return url
+
+
+def single_endpoint(endpoints: Iterable[Mapping[str, str]], where: str) -> str:
+    """The one loopback URL every entry of a stack's `aws:endpoints` names."""
+    urls = sorted({url for entry in endpoints for url in entry.values()})
+    if len(urls) != 1:
+        raise ValueError(f"{where}: aws:endpoints must all name one emulator URL, found {urls or 'none'}")
+    return require_loopback(urls[0])
 
 
 def moto_client(service: str, region: str, endpoint_url: Optional[str] = None) -> Any:
@@ -129,17 +171,58 @@ class MotoMocks(pulumi_mocks.Mocks):
         if args.resource_id:
             raise NotImplementedError(f"{args.typ} {args.name}: reading or importing an existing resource "
                                       "is not emulated")
-        handler = RESOURCES.get(args.typ)
-        if handler is None:
-            raise NotImplementedError(f"the moto emulator has no handler for the resource type {args.typ} "
-                                      f"({args.name})")
-        where = f"{args.typ} {args.name}"
+        handler, where = _resource_handler(args.typ, args.name)
         inputs = _plain(args.inputs, where)
         with self._lock:
             resource_id, outputs = _apply(handler, where, inputs,
                                           self, inputs.get("region") or self.region, args.name)
         # Inputs as registered (secrets stay secret), then what moto computed.
         return resource_id, {**args.inputs, **outputs}
+
+    # The resource's life after creation, for a provider that manages it across updates (the
+    # rehearsal provider in tools/rehearsal_provider/). Values arrive as the engine sends them.
+
+    def update(self, typ: str, name: str, resource_id: str, olds: Inputs, news: Inputs, keys: Iterable[str]) -> None:
+        """Change the inputs `keys` of a resource in place, as the provider's Update does."""
+        handler, where = _resource_handler(typ, name)
+        replacing = handler.replacing(keys, olds, news)
+        if replacing:
+            raise NotImplementedError(f"{where}: AWS cannot change {', '.join(replacing)} in place; "
+                                      "the resource must be replaced")
+        missing = sorted(set(keys) - set(handler.updates))
+        if missing:
+            raise NotImplementedError(f"{where}: changing {', '.join(missing)} in place is not emulated")
+        plain_olds, plain_news = _plain(olds, where), _plain(news, where)
+        with self._lock:
+            for key in sorted(keys):
+                _attempt(where, handler.updates[key], self, plain_news.get("region") or self.region,
+                         resource_id, plain_olds, plain_news)
+
+    def read(self, typ: str, name: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+        """What moto holds of a resource now (over `state`), or None if it is gone."""
+        handler, where = _resource_handler(typ, name)
+        plain = _plain(state, where)
+        with self._lock:
+            found = _attempt(where, handler.read, self, plain.get("region") or self.region, resource_id, plain)
+        return None if found is None else {**state, **found}
+
+    def delete(self, typ: str, name: str, resource_id: str, state: Inputs) -> None:
+        handler, where = _resource_handler(typ, name)
+        plain = _plain(state, where)
+        with self._lock:
+            try:
+                _attempt(where, handler.delete, self, plain.get("region") or self.region, resource_id, plain)
+            except RuntimeError as error:
+                # As the provider does: a resource already gone counts as deleted.
+                if not _is_not_found(error.__cause__):
+                    raise
+
+
+def _resource_handler(typ: str, name: str) -> tuple[Handler, str]:
+    handler = RESOURCES.get(typ)
+    if handler is None:
+        raise NotImplementedError(f"the moto emulator has no handler for the resource type {typ} ({name})")
+    return handler, f"{typ} {name}"
 
 
 def _apply(handler: Handler, where: str, inputs: Inputs, *leading: Any) -> Any:
@@ -148,8 +231,13 @@ def _apply(handler: Handler, where: str, inputs: Inputs, *leading: Any) -> Any:
     if unknown:
         raise NotImplementedError(f"{where}: the moto emulator does not send the input(s) {', '.join(unknown)}; "
                                   "teach its handler what the provider sends for them")
+    return _attempt(where, handler.apply, *leading, inputs)
+
+
+def _attempt(where: str, call: Callable[..., Any], *args: Any) -> Any:
+    """`call(*args)`; any refusal names `where`."""
     try:
-        return handler.apply(*leading, inputs)
+        return call(*args)
     except NotImplementedError:
         raise
     except Exception as error:  # moto refused, or answered without what the handler needs
@@ -223,7 +311,17 @@ def _attribute(value: Any) -> str:
 
 
 def _ec2_arn(mocks: MotoMocks, region: str, kind: str, resource_id: str) -> str:
-    return f"arn:aws:ec2:{region}:{mocks.account_id}:{kind}/{resource_id}"
+    return f"arn:{partition_of(region)['partition']}:ec2:{region}:{mocks.account_id}:{kind}/{resource_id}"
+
+
+def partition_of(region: str) -> dict[str, str]:
+    """What `aws.get_partition` answers in a region, from botocore's own partition table."""
+    for partition in botocore.session.get_session().get_data("endpoints")["partitions"]:
+        if region in partition["regions"] or re.match(partition["regionRegex"], region):
+            return {"id": partition["partition"], "partition": partition["partition"],
+                    "dnsSuffix": partition["dnsSuffix"],
+                    "reverseDnsPrefix": ".".join(reversed(partition["dnsSuffix"].split(".")))}
+    raise NotImplementedError(f"no AWS partition holds the region {region}")
 
 
 # --- lookups -------------------------------------------------------------------------------------
@@ -247,6 +345,19 @@ def _caller_identity(mocks: MotoMocks, region: str, args: Inputs) -> dict[str, A
     identity = mocks.client("sts", region).get_caller_identity()
     return {"id": identity["Account"], "accountId": identity["Account"], "arn": identity["Arn"],
             "userId": identity["UserId"]}
+
+
+@_handles(LOOKUPS, "aws:index/getPartition:getPartition")
+def _partition(mocks: MotoMocks, region: str, args: Inputs) -> dict[str, Any]:
+    return partition_of(region)
+
+
+@_handles(LOOKUPS, "aws:ec2/getVpcs:getVpcs", "tags", "filters")
+def _vpcs(mocks: MotoMocks, region: str, args: Inputs) -> dict[str, Any]:
+    filters = [{"Name": f"tag:{key}", "Values": [value]} for key, value in (args.get("tags") or {}).items()]
+    filters += [{"Name": entry["name"], "Values": entry["values"]} for entry in args.get("filters") or []]
+    vpcs = mocks.client("ec2", region).describe_vpcs(**_present(Filters=filters or None))["Vpcs"]
+    return {"id": region, "ids": [vpc["VpcId"] for vpc in vpcs], "tags": args.get("tags")}
 
 
 @_handles(LOOKUPS, "aws:ssm/getParameter:getParameter", "name", "withDecryption")
@@ -475,6 +586,10 @@ def _instance(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Resul
 FLOW_LOG_TARGETS = {"vpcId": "VPC", "subnetId": "Subnet", "eniId": "NetworkInterface"}
 
 
+DESTINATION_OPTIONS = {"fileFormat": "FileFormat", "hiveCompatiblePartitions": "HiveCompatiblePartitions",
+                       "perHourPartition": "PerHourPartition"}
+
+
 def create_flow_logs_request(inputs: Inputs) -> dict[str, Any]:
     """The CreateFlowLogs parameters for a FlowLog's inputs, as the provider sends them.
 
@@ -492,11 +607,13 @@ def create_flow_logs_request(inputs: Inputs) -> dict[str, Any]:
         if destination and destination_type == "cloud-watch-logs" else None,
         DeliverLogsPermissionArn=inputs.get("iamRoleArn"),
         MaxAggregationInterval=inputs.get("maxAggregationInterval"), LogFormat=inputs.get("logFormat"),
+        DestinationOptions=_renamed(inputs.get("destinationOptions"), DESTINATION_OPTIONS, "destinationOptions")
+        or None,
         TagSpecifications=_tag_specifications("vpc-flow-log", inputs.get("tags")))
 
 
 @_handles(RESOURCES, "aws:ec2/flowLog:FlowLog", *FLOW_LOG_TARGETS, "trafficType", "logDestinationType",
-          "logDestination", "iamRoleArn", "maxAggregationInterval", "logFormat", "tags")
+          "logDestination", "iamRoleArn", "maxAggregationInterval", "logFormat", "destinationOptions", "tags")
 def _flow_log(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
     created = mocks.client("ec2", region).create_flow_logs(**create_flow_logs_request(inputs))
     if created["Unsuccessful"]:
@@ -506,12 +623,13 @@ def _flow_log(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Resul
 
 
 @_handles(RESOURCES, "aws:cloudwatch/logGroup:LogGroup", "name", "namePrefix", "retentionInDays", "kmsKeyId",
-          "logGroupClass", "skipDestroy", "tags")
+          "logGroupClass", "skipDestroy", "deletionProtectionEnabled", "tags")
 def _log_group(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
     logs = mocks.client("logs", region)
     group_name = _autoname(name, inputs.get("name"), inputs.get("namePrefix"))
     logs.create_log_group(**_present(logGroupName=group_name, kmsKeyId=inputs.get("kmsKeyId"),
-                                     logGroupClass=inputs.get("logGroupClass"), tags=inputs.get("tags")))
+                                     logGroupClass=inputs.get("logGroupClass"), tags=inputs.get("tags"),
+                                     deletionProtectionEnabled=inputs.get("deletionProtectionEnabled")))
     if inputs.get("retentionInDays"):
         logs.put_retention_policy(logGroupName=group_name, retentionInDays=inputs["retentionInDays"])
     (group,) = [g for g in logs.describe_log_groups(logGroupNamePrefix=group_name)["logGroups"]
@@ -677,3 +795,695 @@ def _query_definition(mocks: MotoMocks, region: str, name: str, inputs: Inputs) 
     mocks.not_in_moto.append(f"{QUERY_DEFINITION} {name}")
     query_id = str(uuid.uuid4())
     return query_id, {"queryDefinitionId": query_id}
+
+
+# --- after creation: what replaces a resource, and how it is updated, read back and deleted ------
+# Update handlers take (mocks, region, resource_id, olds, news): the state before, the new inputs.
+# Read handlers return what moto holds now (merged over the state), or None if it is gone.
+
+def _is_not_found(error: Exception) -> bool:
+    if not isinstance(error, ClientError):
+        return False
+    code = error.response["Error"]["Code"]
+    return "NotFound" in code or code in {"NoSuchEntity", "ResourceNotFoundException"}
+
+
+def _read_or_gone(read: Callable[..., Optional[Inputs]]) -> Callable[..., Optional[Inputs]]:
+    """`read`, answering None where moto says the resource does not exist."""
+    def reading(*args: Any) -> Optional[Inputs]:
+        try:
+            return read(*args)
+        except ClientError as error:
+            if _is_not_found(error):
+                return None
+            raise
+    return reading
+
+
+def _provider_only(*_: Any) -> None:
+    """A setting of the provider's own (e.g. what to do on delete): AWS has nothing to change."""
+
+
+def _set_or_clear(service: str, key: str, put: Callable[[Any, str, Any], Any],
+                  clear: Callable[[Any, str], Any]) -> Callable[..., None]:
+    """An input AWS sets with `put(client, id, value)`, and clears with `clear(client, id)` once unset."""
+    def update(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+        client = mocks.client(service, region)
+        if news.get(key):
+            put(client, resource_id, news[key])
+        else:
+            clear(client, resource_id)
+    return update
+
+
+def _tags_read(state: Inputs, tags: Optional[list[Mapping[str, str]]]) -> Inputs:
+    """Tags as AWS lists them, if the resource has or had any."""
+    found = {tag["Key"]: tag["Value"] for tag in tags or []}
+    return {"tags": found} if found or state.get("tags") else {}
+
+
+def _tags_via(service: str, untag: Callable[[Any, str, Inputs, list[str]], Any],
+              tag: Callable[[Any, str, Inputs, dict[str, str]], Any]) -> Callable[..., None]:
+    """Tags changed in place: `untag(client, id, olds, keys)` the dropped ones, `tag(...)` the rest."""
+    def update(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+        client = mocks.client(service, region)
+        old, new = olds.get("tags") or {}, news.get("tags") or {}
+        removed = sorted(set(old) - set(new))
+        if removed:
+            untag(client, resource_id, olds, removed)
+        changed = {key: value for key, value in new.items() if old.get(key) != value}
+        if changed:
+            tag(client, resource_id, olds, changed)
+    return update
+
+
+def _ec2_tags(id_output: Optional[str] = None) -> Callable[..., None]:
+    """CreateTags/DeleteTags on the ID (or on the output `id_output`)."""
+    def target(resource_id: str, olds: Inputs) -> list[str]:
+        return [olds[id_output] if id_output else resource_id]
+    return _tags_via("ec2", lambda ec2, resource_id, olds, keys: ec2.delete_tags(
+                         Resources=target(resource_id, olds), Tags=[{"Key": key} for key in keys]),
+                     lambda ec2, resource_id, olds, tags: ec2.create_tags(
+                         Resources=target(resource_id, olds), Tags=_tag_list(tags)))
+
+
+def _ec2_read(describe: str, ids_parameter: str, listed_as: str) -> Callable[..., Optional[Inputs]]:
+    """Read an EC2 resource back with `describe`(`ids_parameter`=[id]): its tags, or None if gone."""
+    @_read_or_gone
+    def read(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+        found = getattr(mocks.client("ec2", region), describe)(**{ids_parameter: [resource_id]})[listed_as]
+        return _tags_read(state, found[0].get("Tags")) if found else None
+    return read
+
+
+def _vpc_attribute(attribute: str) -> Callable[..., None]:
+    def update(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+        mocks.client("ec2", region).modify_vpc_attribute(
+            VpcId=resource_id, **{VPC_ATTRIBUTES[attribute]: {"Value": bool(news.get(attribute))}})
+    return update
+
+
+_lifecycle("aws:ec2/vpc:Vpc", replaces=("cidrBlock", "instanceTenancy"),
+           updates={"tags": _ec2_tags(), **{attribute: _vpc_attribute(attribute) for attribute in VPC_ATTRIBUTES}},
+           read=_ec2_read("describe_vpcs", "VpcIds", "Vpcs"),
+           delete=lambda mocks, region, resource_id, state: mocks.client("ec2", region).delete_vpc(VpcId=resource_id))
+
+
+def _map_public_ip(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    mocks.client("ec2", region).modify_subnet_attribute(
+        SubnetId=resource_id, MapPublicIpOnLaunch={"Value": bool(news.get("mapPublicIpOnLaunch"))})
+
+
+_lifecycle("aws:ec2/subnet:Subnet", replaces=("vpcId", "cidrBlock", "availabilityZone"),
+           updates={"tags": _ec2_tags(), "mapPublicIpOnLaunch": _map_public_ip},
+           read=_ec2_read("describe_subnets", "SubnetIds", "Subnets"),
+           delete=lambda mocks, region, resource_id, state: mocks.client("ec2", region).delete_subnet(
+               SubnetId=resource_id))
+
+
+def _detach_gateway(ec2: Any, gateway_id: str) -> None:
+    (gateway,) = ec2.describe_internet_gateways(InternetGatewayIds=[gateway_id])["InternetGateways"]
+    for attachment in gateway.get("Attachments", []):
+        ec2.detach_internet_gateway(InternetGatewayId=gateway_id, VpcId=attachment["VpcId"])
+
+
+def _move_gateway(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    ec2 = mocks.client("ec2", region)
+    _detach_gateway(ec2, resource_id)
+    if news.get("vpcId"):
+        ec2.attach_internet_gateway(InternetGatewayId=resource_id, VpcId=news["vpcId"])
+
+
+def _delete_gateway(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+    ec2 = mocks.client("ec2", region)
+    _detach_gateway(ec2, resource_id)
+    ec2.delete_internet_gateway(InternetGatewayId=resource_id)
+
+
+_lifecycle("aws:ec2/internetGateway:InternetGateway", replaces=(),
+           updates={"tags": _ec2_tags(), "vpcId": _move_gateway},
+           read=_ec2_read("describe_internet_gateways", "InternetGatewayIds", "InternetGateways"),
+           delete=_delete_gateway)
+
+_lifecycle("aws:ec2/routeTable:RouteTable", replaces=("vpcId",), updates={"tags": _ec2_tags()},
+           read=_ec2_read("describe_route_tables", "RouteTableIds", "RouteTables"),
+           delete=lambda mocks, region, resource_id, state: mocks.client("ec2", region).delete_route_table(
+               RouteTableId=resource_id))
+
+
+def _replace_route_target(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    mocks.client("ec2", region).replace_route(RouteTableId=news["routeTableId"],
+                                              DestinationCidrBlock=news["destinationCidrBlock"],
+                                              GatewayId=news["gatewayId"])
+
+
+@_read_or_gone
+def _read_route(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    (table,) = mocks.client("ec2", region).describe_route_tables(RouteTableIds=[state["routeTableId"]])["RouteTables"]
+    routes = [route for route in table["Routes"] if route.get("DestinationCidrBlock") == state["destinationCidrBlock"]]
+    return {"gatewayId": routes[0].get("GatewayId")} if routes else None
+
+
+_lifecycle("aws:ec2/route:Route", replaces=("routeTableId", "destinationCidrBlock"),
+           updates={"gatewayId": _replace_route_target}, read=_read_route,
+           delete=lambda mocks, region, resource_id, state: mocks.client("ec2", region).delete_route(
+               RouteTableId=state["routeTableId"], DestinationCidrBlock=state["destinationCidrBlock"]))
+
+
+@_read_or_gone
+def _read_association(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    tables = mocks.client("ec2", region).describe_route_tables(
+        Filters=[{"Name": "association.route-table-association-id", "Values": [resource_id]}])["RouteTables"]
+    return {"routeTableId": tables[0]["RouteTableId"]} if tables else None
+
+
+# AWS moves an association to another table under a new association ID, which an update cannot
+# report back, so changing routeTableId is not emulated.
+_lifecycle("aws:ec2/routeTableAssociation:RouteTableAssociation", replaces=("subnetId",), read=_read_association,
+           delete=lambda mocks, region, resource_id, state: mocks.client("ec2", region).disassociate_route_table(
+               AssociationId=resource_id))
+
+# The provider leaves the default group to its VPC on delete: it only stops managing it.
+_lifecycle("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", replaces=("vpcId",), updates={"tags": _ec2_tags()},
+           read=_ec2_read("describe_security_groups", "GroupIds", "SecurityGroups"), delete=_provider_only)
+
+_lifecycle("aws:ec2/securityGroup:SecurityGroup", replaces=("name", "namePrefix", "description", "vpcId"),
+           updates={"tags": _ec2_tags(), "revokeRulesOnDelete": _provider_only},
+           read=_ec2_read("describe_security_groups", "GroupIds", "SecurityGroups"),
+           delete=lambda mocks, region, resource_id, state: mocks.client("ec2", region).delete_security_group(
+               GroupId=resource_id))
+
+
+def _modify_rule(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    """ModifySecurityGroupRules with the whole new rule, as the provider sends it."""
+    mocks.client("ec2", region).modify_security_group_rules(
+        GroupId=news["securityGroupId"], SecurityGroupRules=[{"SecurityGroupRuleId": resource_id,
+                                                              "SecurityGroupRule": _present(
+            IpProtocol=news["ipProtocol"],
+            FromPort=news.get("fromPort") if news["ipProtocol"] != "-1" else None,
+            ToPort=news.get("toPort") if news["ipProtocol"] != "-1" else None,
+            CidrIpv4=news.get("cidrIpv4"), CidrIpv6=news.get("cidrIpv6"), PrefixListId=news.get("prefixListId"),
+            ReferencedGroupId=news.get("referencedSecurityGroupId"), Description=news.get("description"))}])
+
+
+def _revoke_rule(direction: str) -> Callable[..., None]:
+    def delete(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+        ec2 = mocks.client("ec2", region)
+        revoke = ec2.revoke_security_group_ingress if direction == "ingress" else ec2.revoke_security_group_egress
+        revoke(GroupId=state["securityGroupId"], SecurityGroupRuleIds=[resource_id])
+    return delete
+
+
+for _direction, _token in (("ingress", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
+                           ("egress", "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")):
+    _lifecycle(_token, replaces=("securityGroupId",),
+               updates={"tags": _ec2_tags(), **{key: _modify_rule for key in RULE_INPUTS
+                                                if key not in {"securityGroupId", "tags"}}},
+               read=_ec2_read("describe_security_group_rules", "SecurityGroupRuleIds", "SecurityGroupRules"),
+               delete=_revoke_rule(_direction))
+
+_lifecycle("aws:ec2/keyPair:KeyPair", replaces=("keyName", "keyNamePrefix", "publicKey"),
+           updates={"tags": _ec2_tags("keyPairId")},
+           read=_ec2_read("describe_key_pairs", "KeyNames", "KeyPairs"),
+           delete=lambda mocks, region, resource_id, state: mocks.client("ec2", region).delete_key_pair(
+               KeyName=resource_id))
+
+
+def _instance_attribute(change: Callable[[Any, str, Inputs], None]) -> Callable[..., None]:
+    """An attribute AWS changes only while the instance is stopped: stop, change, start."""
+    def update(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+        ec2 = mocks.client("ec2", region)
+        ec2.stop_instances(InstanceIds=[resource_id])
+        change(ec2, resource_id, news)
+        ec2.start_instances(InstanceIds=[resource_id])
+    return update
+
+
+def _metadata_options(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    mocks.client("ec2", region).modify_instance_metadata_options(
+        InstanceId=resource_id, **_renamed(news.get("metadataOptions"), METADATA_OPTIONS, "metadataOptions"))
+
+
+@_read_or_gone
+def _read_instance(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    reservations = mocks.client("ec2", region).describe_instances(InstanceIds=[resource_id])["Reservations"]
+    if not reservations:
+        return None
+    (instance,) = reservations[0]["Instances"]
+    if instance["State"]["Name"] in {"shutting-down", "terminated"}:
+        return None
+    return {**_tags_read(state, instance.get("Tags")), **_present(
+        instanceType=instance["InstanceType"], subnetId=instance.get("SubnetId"),
+        availabilityZone=instance["Placement"]["AvailabilityZone"], privateIp=instance.get("PrivateIpAddress"),
+        publicIp=instance.get("PublicIpAddress"), instanceState=instance["State"]["Name"])}
+
+
+_lifecycle("aws:ec2/instance:Instance",
+           replaces=("ami", "subnetId", "associatePublicIpAddress", "keyName"),
+           replaces_if={
+               "userData": lambda olds, news: bool(news.get("userDataReplaceOnChange")),
+               # AWS resizes or retypes a root volume in place (not emulated), but cannot encrypt it.
+               "rootBlockDevice": lambda olds, news: any(
+                   (olds.get("rootBlockDevice") or {}).get(key) != (news.get("rootBlockDevice") or {}).get(key)
+                   for key in ("encrypted", "kmsKeyId")),
+           },
+           updates={
+               "tags": _ec2_tags(),
+               "instanceType": _instance_attribute(lambda ec2, instance_id, news: ec2.modify_instance_attribute(
+                   InstanceId=instance_id, InstanceType={"Value": news["instanceType"]})),
+               "userData": _instance_attribute(lambda ec2, instance_id, news: ec2.modify_instance_attribute(
+                   InstanceId=instance_id, UserData={"Value": (news.get("userData") or "").encode()})),
+               "vpcSecurityGroupIds": lambda mocks, region, resource_id, olds, news: mocks.client(
+                   "ec2", region).modify_instance_attribute(InstanceId=resource_id,
+                                                            Groups=news.get("vpcSecurityGroupIds") or []),
+               "metadataOptions": _metadata_options,
+               "userDataReplaceOnChange": _provider_only,
+           },
+           read=_read_instance,
+           delete=lambda mocks, region, resource_id, state: mocks.client("ec2", region).terminate_instances(
+               InstanceIds=[resource_id]))
+
+
+@_read_or_gone
+def _read_flow_log(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    found = mocks.client("ec2", region).describe_flow_logs(FlowLogIds=[resource_id])["FlowLogs"]
+    if not found:
+        return None
+    (flow_log,) = found
+    return {**_tags_read(state, flow_log.get("Tags")), **_present(
+        trafficType=flow_log.get("TrafficType"), maxAggregationInterval=flow_log.get("MaxAggregationInterval"),
+        logDestinationType=flow_log.get("LogDestinationType"), logDestination=flow_log.get("LogDestination"))}
+
+
+# AWS has no ModifyFlowLogs: anything but the tags is a new flow log.
+_lifecycle("aws:ec2/flowLog:FlowLog",
+           replaces=RESOURCES["aws:ec2/flowLog:FlowLog"].inputs - {"tags", "tagsAll"},
+           updates={"tags": _ec2_tags()}, read=_read_flow_log,
+           delete=lambda mocks, region, resource_id, state: mocks.client("ec2", region).delete_flow_logs(
+               FlowLogIds=[resource_id]))
+
+
+@_read_or_gone
+def _read_log_group(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    groups = mocks.client("logs", region).describe_log_groups(logGroupNamePrefix=resource_id)["logGroups"]
+    group = next((group for group in groups if group["logGroupName"] == resource_id), None)
+    if group is None:
+        return None
+    tags = mocks.client("logs", region).list_tags_for_resource(resourceArn=state["arn"])["tags"]
+    return {**({"tags": tags} if tags or state.get("tags") else {}),
+            **_present(retentionInDays=group.get("retentionInDays"), kmsKeyId=group.get("kmsKeyId"))}
+
+
+def _delete_log_group(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+    # skipDestroy: the provider forgets the group and leaves it, with its records, in the account.
+    if not state.get("skipDestroy"):
+        mocks.client("logs", region).delete_log_group(logGroupName=resource_id)
+
+
+_lifecycle("aws:cloudwatch/logGroup:LogGroup", replaces=("name", "namePrefix", "logGroupClass"),
+           updates={
+               "retentionInDays": _set_or_clear(
+                   "logs", "retentionInDays",
+                   lambda logs, group_name, days: logs.put_retention_policy(logGroupName=group_name,
+                                                                            retentionInDays=days),
+                   lambda logs, group_name: logs.delete_retention_policy(logGroupName=group_name)),
+               "kmsKeyId": _set_or_clear(
+                   "logs", "kmsKeyId",
+                   lambda logs, group_name, key: logs.associate_kms_key(logGroupName=group_name, kmsKeyId=key),
+                   lambda logs, group_name: logs.disassociate_kms_key(logGroupName=group_name)),
+               "tags": _tags_via(
+                   "logs", lambda logs, group_name, olds, keys: logs.untag_resource(resourceArn=olds["arn"],
+                                                                                    tagKeys=keys),
+                   lambda logs, group_name, olds, tags: logs.tag_resource(resourceArn=olds["arn"], tags=tags)),
+               "skipDestroy": _provider_only,
+           },
+           read=_read_log_group, delete=_delete_log_group)
+
+
+@_read_or_gone
+def _read_kms_key(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    kms = mocks.client("kms", region)
+    key = kms.describe_key(KeyId=resource_id)["KeyMetadata"]
+    if key["KeyState"] == "PendingDeletion":
+        return None
+    tags = [{"Key": tag["TagKey"], "Value": tag["TagValue"]}
+            for tag in kms.list_resource_tags(KeyId=resource_id)["Tags"]]
+    return {**_tags_read(state, tags), **_present(description=key.get("Description"))}
+
+
+_lifecycle("aws:kms/key:Key", replaces=("keyUsage", "customerMasterKeySpec", "multiRegion"),
+           updates={
+               "description": lambda mocks, region, resource_id, olds, news: mocks.client(
+                   "kms", region).update_key_description(KeyId=resource_id, Description=news.get("description", "")),
+               "policy": lambda mocks, region, resource_id, olds, news: mocks.client("kms", region).put_key_policy(
+                   KeyId=resource_id, PolicyName="default", Policy=news["policy"]),
+               "enableKeyRotation": _set_or_clear(
+                   "kms", "enableKeyRotation", lambda kms, key_id, _: kms.enable_key_rotation(KeyId=key_id),
+                   lambda kms, key_id: kms.disable_key_rotation(KeyId=key_id)),
+               "tags": _tags_via(
+                   "kms", lambda kms, key_id, olds, keys: kms.untag_resource(KeyId=key_id, TagKeys=keys),
+                   lambda kms, key_id, olds, tags: kms.tag_resource(KeyId=key_id, Tags=[
+                       {"TagKey": key, "TagValue": value} for key, value in tags.items()])),
+               "deletionWindowInDays": _provider_only,
+           },
+           read=_read_kms_key,
+           # AWS never deletes a key at once: it schedules the deletion after the window.
+           delete=lambda mocks, region, resource_id, state: mocks.client("kms", region).schedule_key_deletion(
+               KeyId=resource_id, PendingWindowInDays=state.get("deletionWindowInDays", 30)))
+
+
+def _update_role(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    mocks.client("iam", region).update_role(**_present(
+        RoleName=resource_id, Description=news.get("description", ""),
+        MaxSessionDuration=news.get("maxSessionDuration")))
+
+
+@_read_or_gone
+def _read_role(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    role = mocks.client("iam", region).get_role(RoleName=resource_id)["Role"]
+    return {**_tags_read(state, role.get("Tags")), "arn": role["Arn"], **_present(description=role.get("Description"))}
+
+
+def _delete_role(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+    iam = mocks.client("iam", region)
+    if state.get("forceDetachPolicies"):
+        for policy_name in iam.list_role_policies(RoleName=resource_id)["PolicyNames"]:
+            iam.delete_role_policy(RoleName=resource_id, PolicyName=policy_name)
+    iam.delete_role(RoleName=resource_id)
+
+
+_lifecycle("aws:iam/role:Role", replaces=("name", "namePrefix", "path"),
+           updates={
+               "assumeRolePolicy": lambda mocks, region, resource_id, olds, news: mocks.client(
+                   "iam", region).update_assume_role_policy(RoleName=resource_id,
+                                                            PolicyDocument=news["assumeRolePolicy"]),
+               "description": _update_role,
+               "maxSessionDuration": _update_role,
+               "permissionsBoundary": _set_or_clear(
+                   "iam", "permissionsBoundary",
+                   lambda iam, role_name, arn: iam.put_role_permissions_boundary(RoleName=role_name,
+                                                                                 PermissionsBoundary=arn),
+                   lambda iam, role_name: iam.delete_role_permissions_boundary(RoleName=role_name)),
+               "tags": _tags_via(
+                   "iam", lambda iam, role_name, olds, keys: iam.untag_role(RoleName=role_name, TagKeys=keys),
+                   lambda iam, role_name, olds, tags: iam.tag_role(RoleName=role_name, Tags=_tag_list(tags))),
+               "forceDetachPolicies": _provider_only,
+           },
+           read=_read_role, delete=_delete_role)
+
+
+def _role_and_policy(resource_id: str) -> tuple[str, str]:
+    role_name, policy_name = resource_id.split(":", 1)
+    return role_name, policy_name
+
+
+@_read_or_gone
+def _read_role_policy(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    role_name, policy_name = _role_and_policy(resource_id)
+    document = mocks.client("iam", region).get_role_policy(RoleName=role_name, PolicyName=policy_name)
+    # boto3 hands the document back parsed; the state keeps the provider's string unless it differs.
+    held = document["PolicyDocument"]
+    return {} if held == json.loads(state["policy"]) else {"policy": json.dumps(held)}
+
+
+def _put_role_policy(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    role_name, policy_name = _role_and_policy(resource_id)
+    mocks.client("iam", region).put_role_policy(RoleName=role_name, PolicyName=policy_name,
+                                                PolicyDocument=news["policy"])
+
+
+def _delete_role_policy(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+    role_name, policy_name = _role_and_policy(resource_id)
+    mocks.client("iam", region).delete_role_policy(RoleName=role_name, PolicyName=policy_name)
+
+
+_lifecycle("aws:iam/rolePolicy:RolePolicy", replaces=("role", "name", "namePrefix"),
+           updates={"policy": _put_role_policy}, read=_read_role_policy, delete=_delete_role_policy)
+
+
+@_read_or_gone
+def _read_role_policy_attachment(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    attached = mocks.client("iam", region).list_attached_role_policies(RoleName=state["role"])["AttachedPolicies"]
+    return {} if any(policy["PolicyArn"] == state["policyArn"] for policy in attached) else None
+
+
+_lifecycle("aws:iam/rolePolicyAttachment:RolePolicyAttachment", replaces=("role", "policyArn"),
+           read=_read_role_policy_attachment,
+           delete=lambda mocks, region, resource_id, state: mocks.client("iam", region).detach_role_policy(
+               RoleName=state["role"], PolicyArn=state["policyArn"]))
+
+
+@_read_or_gone
+def _read_instance_profile(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    profile = mocks.client("iam", region).get_instance_profile(InstanceProfileName=resource_id)["InstanceProfile"]
+    roles = [role["RoleName"] for role in profile["Roles"]]
+    # GetInstanceProfile carries the tags (moto has no ListInstanceProfileTags).
+    return {**_tags_read(state, profile.get("Tags")), **_present(role=roles[0] if roles else None)}
+
+
+def _swap_instance_profile_role(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    """A profile holds at most one role: the old one leaves before the new one joins."""
+    iam = mocks.client("iam", region)
+    if olds.get("role"):
+        iam.remove_role_from_instance_profile(InstanceProfileName=resource_id, RoleName=olds["role"])
+    if news.get("role"):
+        iam.add_role_to_instance_profile(InstanceProfileName=resource_id, RoleName=news["role"])
+
+
+def _delete_instance_profile(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+    iam = mocks.client("iam", region)
+    # AWS refuses to delete a profile that still holds a role.
+    for role in iam.get_instance_profile(InstanceProfileName=resource_id)["InstanceProfile"]["Roles"]:
+        iam.remove_role_from_instance_profile(InstanceProfileName=resource_id, RoleName=role["RoleName"])
+    iam.delete_instance_profile(InstanceProfileName=resource_id)
+
+
+_lifecycle("aws:iam/instanceProfile:InstanceProfile", replaces=("name", "namePrefix", "path"),
+           updates={
+               "role": _swap_instance_profile_role,
+               "tags": _tags_via(
+                   "iam", lambda iam, profile, olds, keys: iam.untag_instance_profile(
+                       InstanceProfileName=profile, TagKeys=keys),
+                   lambda iam, profile, olds, tags: iam.tag_instance_profile(
+                       InstanceProfileName=profile, Tags=_tag_list(tags))),
+           },
+           read=_read_instance_profile, delete=_delete_instance_profile)
+
+
+def _topic_attribute(key: str) -> Callable[..., None]:
+    def update(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+        mocks.client("sns", region).set_topic_attributes(TopicArn=resource_id, AttributeName=TOPIC_ATTRIBUTES[key],
+                                                         AttributeValue=_attribute(news.get(key, "")))
+    return update
+
+
+@_read_or_gone
+def _read_topic(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    sns = mocks.client("sns", region)
+    sns.get_topic_attributes(TopicArn=resource_id)
+    return _tags_read(state, sns.list_tags_for_resource(ResourceArn=resource_id)["Tags"])
+
+
+_lifecycle("aws:sns/topic:Topic", replaces=("name", "namePrefix", "fifoTopic"),
+           updates={
+               "tags": _tags_via(
+                   "sns", lambda sns, topic_arn, olds, keys: sns.untag_resource(ResourceArn=topic_arn, TagKeys=keys),
+                   lambda sns, topic_arn, olds, tags: sns.tag_resource(ResourceArn=topic_arn, Tags=_tag_list(tags))),
+               **{key: _topic_attribute(key) for key in TOPIC_ATTRIBUTES if key != "fifoTopic"},
+           },
+           read=_read_topic,
+           delete=lambda mocks, region, resource_id, state: mocks.client("sns", region).delete_topic(
+               TopicArn=resource_id))
+
+
+def _subscription_attribute(key: str) -> Callable[..., None]:
+    def update(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+        mocks.client("sns", region).set_subscription_attributes(
+            SubscriptionArn=resource_id, AttributeName=SUBSCRIPTION_ATTRIBUTES[key],
+            AttributeValue=_attribute(news.get(key, "")))
+    return update
+
+
+@_read_or_gone
+def _read_subscription(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    mocks.client("sns", region).get_subscription_attributes(SubscriptionArn=resource_id)
+    return {}
+
+
+_lifecycle("aws:sns/topicSubscription:TopicSubscription", replaces=("topic", "protocol", "endpoint"),
+           updates={"confirmationTimeoutInMinutes": _provider_only, "endpointAutoConfirms": _provider_only,
+                    **{key: _subscription_attribute(key) for key in SUBSCRIPTION_ATTRIBUTES}},
+           read=_read_subscription,
+           delete=lambda mocks, region, resource_id, state: mocks.client("sns", region).unsubscribe(
+               SubscriptionArn=resource_id))
+
+
+def _put_again(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs, *,
+               create: Callable[..., Result], name_input: str) -> None:
+    """Resources whose Put call overwrites: the create handler again, under the same name."""
+    create(mocks, region, resource_id, {**news, name_input: resource_id})
+
+
+@_read_or_gone
+def _read_metric_filter(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    filters = mocks.client("logs", region).describe_metric_filters(
+        logGroupName=state["logGroupName"], filterNamePrefix=resource_id)["metricFilters"]
+    found = [entry for entry in filters if entry["filterName"] == resource_id]
+    return {"pattern": found[0]["filterPattern"]} if found else None
+
+
+_lifecycle("aws:cloudwatch/logMetricFilter:LogMetricFilter", replaces=("name", "logGroupName"),
+           updates={key: lambda *args: _put_again(*args, create=_log_metric_filter, name_input="name")
+                    for key in ("pattern", "metricTransformation")},
+           read=_read_metric_filter,
+           delete=lambda mocks, region, resource_id, state: mocks.client("logs", region).delete_metric_filter(
+               logGroupName=state["logGroupName"], filterName=resource_id))
+
+
+@_read_or_gone
+def _read_alarm(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    cloudwatch = mocks.client("cloudwatch", region)
+    alarms = cloudwatch.describe_alarms(AlarmNames=[resource_id])["MetricAlarms"]
+    if not alarms:
+        return None
+    tags = cloudwatch.list_tags_for_resource(ResourceARN=alarms[0]["AlarmArn"])["Tags"]
+    return {**_tags_read(state, tags), "threshold": alarms[0]["Threshold"]}
+
+
+_lifecycle("aws:cloudwatch/metricAlarm:MetricAlarm", replaces=("name",),
+           updates={
+               "tags": _tags_via(
+                   "cloudwatch", lambda cloudwatch, alarm_name, olds, keys: cloudwatch.untag_resource(
+                       ResourceARN=olds["arn"], TagKeys=keys),
+                   lambda cloudwatch, alarm_name, olds, tags: cloudwatch.tag_resource(
+                       ResourceARN=olds["arn"], Tags=_tag_list(tags))),
+               **{key: lambda *args: _put_again(*args, create=_metric_alarm, name_input="name")
+                  for key in (*METRIC_ALARM, "dimensions") if key != "name"},
+           },
+           read=_read_alarm,
+           delete=lambda mocks, region, resource_id, state: mocks.client("cloudwatch", region).delete_alarms(
+               AlarmNames=[resource_id]))
+
+
+@_read_or_gone
+def _read_dashboard(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    return {"dashboardBody": mocks.client("cloudwatch", region).get_dashboard(
+        DashboardName=resource_id)["DashboardBody"]}
+
+
+_lifecycle("aws:cloudwatch/dashboard:Dashboard", replaces=("dashboardName",),
+           updates={"dashboardBody": lambda *args: _put_again(*args, create=_dashboard, name_input="dashboardName")},
+           read=_read_dashboard,
+           delete=lambda mocks, region, resource_id, state: mocks.client("cloudwatch", region).delete_dashboards(
+               DashboardNames=[resource_id]))
+
+
+def _query_definition_gone(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+    # Not in moto (NOT_IN_MOTO): nothing was held, so nothing is deleted.
+    mocks.not_in_moto.append(f"{QUERY_DEFINITION} {resource_id} (delete)")
+
+
+def _query_definition_unread(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    raise NotImplementedError(f"{QUERY_DEFINITION} {resource_id}: {NOT_IN_MOTO[QUERY_DEFINITION]}, so it cannot "
+                              "be read back")
+
+
+_lifecycle(QUERY_DEFINITION, replaces=(), read=_query_definition_unread, delete=_query_definition_gone)
+
+
+# --- flow-log bucket -----------------------------------------------------------------------------
+
+@_handles(RESOURCES, "aws:s3/bucket:Bucket", "bucket", "bucketPrefix", "objectLockEnabled", "forceDestroy", "tags")
+def _bucket(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    # As the provider auto-names: lower-case, since bucket names allow nothing else.
+    bucket = _autoname(name, inputs.get("bucket"), inputs.get("bucketPrefix")).lower()
+    s3 = mocks.client("s3", region)
+    s3.create_bucket(**_present(
+        Bucket=bucket,
+        # us-east-1 is the one region that refuses a LocationConstraint naming itself.
+        CreateBucketConfiguration={"LocationConstraint": region} if region != "us-east-1" else None,
+        ObjectLockEnabledForBucket=inputs.get("objectLockEnabled")))
+    if inputs.get("tags"):
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": _tag_list(inputs["tags"])})
+    return bucket, {"bucket": bucket, "arn": f"arn:{partition_of(region)['partition']}:s3:::{bucket}",
+                    "bucketDomainName": f"{bucket}.s3.amazonaws.com", "region": region}
+
+
+PUBLIC_ACCESS_BLOCK = {"blockPublicAcls": "BlockPublicAcls", "blockPublicPolicy": "BlockPublicPolicy",
+                       "ignorePublicAcls": "IgnorePublicAcls", "restrictPublicBuckets": "RestrictPublicBuckets"}
+
+
+@_handles(RESOURCES, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "bucket", *PUBLIC_ACCESS_BLOCK)
+def _bucket_public_access_block(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    settings = {PUBLIC_ACCESS_BLOCK[key]: value for key, value in inputs.items() if key in PUBLIC_ACCESS_BLOCK}
+    mocks.client("s3", region).put_public_access_block(Bucket=inputs["bucket"],
+                                                       PublicAccessBlockConfiguration=settings)
+    return inputs["bucket"], {}
+
+
+@_handles(RESOURCES, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", "bucket", "rule")
+def _bucket_ownership_controls(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    rule = _renamed(inputs["rule"], {"objectOwnership": "ObjectOwnership"}, f"{name} rule")
+    mocks.client("s3", region).put_bucket_ownership_controls(Bucket=inputs["bucket"],
+                                                             OwnershipControls={"Rules": [rule]})
+    return inputs["bucket"], {}
+
+
+@_handles(RESOURCES, "aws:s3/bucketVersioning:BucketVersioning", "bucket", "versioningConfiguration")
+def _bucket_versioning(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    configuration = _renamed(inputs["versioningConfiguration"], {"status": "Status", "mfaDelete": "MFADelete"},
+                             f"{name} versioningConfiguration")
+    mocks.client("s3", region).put_bucket_versioning(Bucket=inputs["bucket"], VersioningConfiguration=configuration)
+    return inputs["bucket"], {}
+
+
+SSE_DEFAULT = {"sseAlgorithm": "SSEAlgorithm", "kmsMasterKeyId": "KMSMasterKeyID"}
+
+
+@_handles(RESOURCES, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+          "bucket", "rules")
+def _bucket_encryption(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    rules = [_present(
+        ApplyServerSideEncryptionByDefault=_renamed(rule.get("applyServerSideEncryptionByDefault"), SSE_DEFAULT,
+                                                    f"{name} rules"),
+        BucketKeyEnabled=rule.get("bucketKeyEnabled")) for rule in inputs["rules"]]
+    mocks.client("s3", region).put_bucket_encryption(Bucket=inputs["bucket"],
+                                                     ServerSideEncryptionConfiguration={"Rules": rules})
+    return inputs["bucket"], {}
+
+
+LIFECYCLE_RULE = {"id": "ID", "status": "Status", "filter": "Filter", "expiration": "Expiration",
+                  "noncurrentVersionExpiration": "NoncurrentVersionExpiration",
+                  "abortIncompleteMultipartUpload": "AbortIncompleteMultipartUpload"}
+LIFECYCLE_BLOCKS = {"prefix": "Prefix", "days": "Days", "noncurrentDays": "NoncurrentDays",
+                    "daysAfterInitiation": "DaysAfterInitiation"}
+
+
+@_handles(RESOURCES, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "bucket", "rules")
+def _bucket_lifecycle(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    rules = []
+    for rule in inputs["rules"]:
+        renamed = _renamed(rule, LIFECYCLE_RULE, f"{name} rules")
+        rules.append({key: _renamed(value, LIFECYCLE_BLOCKS, f"{name} rules {key}") if isinstance(value, dict)
+                      else value for key, value in renamed.items()})
+    mocks.client("s3", region).put_bucket_lifecycle_configuration(Bucket=inputs["bucket"],
+                                                                  LifecycleConfiguration={"Rules": rules})
+    return inputs["bucket"], {}
+
+
+@_handles(RESOURCES, "aws:s3/bucketPolicy:BucketPolicy", "bucket", "policy")
+def _bucket_policy(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    mocks.client("s3", region).put_bucket_policy(Bucket=inputs["bucket"], Policy=inputs["policy"])
+    return inputs["bucket"], {}
+
+
+@_handles(RESOURCES, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "bucket", "rule",
+          "objectLockEnabled")
+def _bucket_object_lock(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    retention = _renamed(inputs["rule"]["defaultRetention"], {"mode": "Mode", "days": "Days", "years": "Years"},
+                         f"{name} rule defaultRetention")
+    mocks.client("s3", region).put_object_lock_configuration(
+        Bucket=inputs["bucket"], ObjectLockConfiguration={
+            "ObjectLockEnabled": inputs.get("objectLockEnabled", "Enabled"),
+            "Rule": {"DefaultRetention": retention}})
+    return inputs["bucket"], {}

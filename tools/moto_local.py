@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 from botocore.exceptions import BotoCoreError, ClientError
 
 from config.settings import config_from_stack_file, stack_file_of
-from tools.emulator import LOOPBACK, moto_client, require_loopback
+from tools.emulator import LOOPBACK, moto_client, single_endpoint
 from tools.render import PROJECT_ROOT
 
 LOCAL_STACK_FILE = stack_file_of("local")
@@ -52,13 +52,10 @@ class StackEmulator:
 def stack_emulator(path: Path = LOCAL_STACK_FILE) -> StackEmulator:
     """The emulator a stack file's `aws:endpoints` name; a second address or a remote one fails."""
     config = config_from_stack_file(path)
-    endpoints: dict[str, str] = {}
-    for entry in json.loads(config.get("aws:endpoints", "[]")):
-        endpoints.update(entry)
-    urls = sorted(set(endpoints.values()))
-    if len(urls) != 1:
-        raise ValueError(f"{path}: aws:endpoints must all name one emulator URL, found {urls or 'none'}")
-    return StackEmulator(endpoints=endpoints, url=require_loopback(urls[0]), region=config["aws:region"])
+    entries = json.loads(config.get("aws:endpoints", "[]"))
+    url = single_endpoint(entries, str(path))
+    return StackEmulator(endpoints={service: address for entry in entries for service, address in entry.items()},
+                         url=url, region=config["aws:region"])
 
 
 def with_port(url: str, port: int) -> str:

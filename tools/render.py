@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import runpy
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from config.settings import PROJECT, SECRET_PLACEHOLDER, config_from_stack_file, secret_keys_of_stack_file, \
     settings_from_config, stack_name_of
+from tools.emulator import partition_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = PROJECT_ROOT / "__main__.py"
@@ -144,14 +146,21 @@ class LabMocks(pulumi_mocks.Mocks):
         self.region = region
         # Each region's real zones, as moto ships them, so the gate counts AZs as AWS would.
         self.zones = RegionsAndZonesBackend.zones[region]
+        self.partition = partition_of(region)["partition"]
         self.subnets_by_id: dict[str, dict[str, Any]] = {}
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             return {"names": [zone.name for zone in self.zones], "zoneIds": [zone.zone_id for zone in self.zones],
                     "id": self.region}
+        if args.token == "aws:ec2/getVpcs:getVpcs":
+            # One VPC per tag set, its id derived from the tags, so renders are stable.
+            tags = json.dumps(args.args.get("tags") or {}, sort_keys=True)
+            return {"ids": [f"vpc-{_short_hash('getVpcs', tags)}"], "id": self.region}
+        if args.token == "aws:index/getPartition:getPartition":
+            return partition_of(self.region)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/deployer",
+            return {"accountId": ACCOUNT_ID, "arn": f"arn:{self.partition}:iam::{ACCOUNT_ID}:user/deployer",
                     "userId": "AIDAEXAMPLE", "id": ACCOUNT_ID}
         if args.token == "aws:ssm/getParameter:getParameter":
             return {"name": args.args["name"], "type": "String", "value": AMI_ID, "id": args.args["name"]}
@@ -169,15 +178,20 @@ class LabMocks(pulumi_mocks.Mocks):
         name = inputs.get("name") or f"{args.name}-{_short_hash(args.name)[:7]}"
         if token == "LogGroup":
             resource_id = name
-            state.update(name=name, arn=f"arn:aws:logs:{self.region}:{ACCOUNT_ID}:log-group:{name}")
+            state.update(name=name, arn=f"arn:{self.partition}:logs:{self.region}:{ACCOUNT_ID}:log-group:{name}")
         elif token in ("Role", "Policy"):
             resource_id = name
-            state.update(name=name, arn=f"arn:aws:iam::{ACCOUNT_ID}:{token.lower()}/{name}")
+            state.update(name=name, arn=f"arn:{self.partition}:iam::{ACCOUNT_ID}:{token.lower()}/{name}")
         elif token == "Key":
-            state.update(arn=f"arn:aws:kms:{self.region}:{ACCOUNT_ID}:key/{resource_id}", keyId=resource_id)
+            state.update(arn=f"arn:{self.partition}:kms:{self.region}:{ACCOUNT_ID}:key/{resource_id}",
+                         keyId=resource_id)
         elif token == "Topic":
-            resource_id = f"arn:aws:sns:{self.region}:{ACCOUNT_ID}:{name}"
+            resource_id = f"arn:{self.partition}:sns:{self.region}:{ACCOUNT_ID}:{name}"
             state.update(name=name, arn=resource_id)
+        elif token == "Bucket":
+            # Bucket names are global and lower-case; S3 ARNs carry neither region nor account.
+            resource_id = inputs.get("bucket") or f"{args.name}-{_short_hash(args.name)[:8]}".lower()
+            state.update(bucket=resource_id, arn=f"arn:{self.partition}:s3:::{resource_id}")
         elif token == "KeyPair":
             state.update(keyName=inputs.get("keyName") or name)
         elif token == "Subnet":
@@ -193,7 +207,7 @@ class LabMocks(pulumi_mocks.Mocks):
                 publicIp=f"203.0.113.{host}",
                 primaryNetworkInterfaceId=f"eni-{_short_hash(args.name, 'eni')}",
             )
-        state.setdefault("arn", f"arn:aws:{args.typ.split(':')[1].split('/')[0]}:{self.region}:"
+        state.setdefault("arn", f"arn:{self.partition}:{args.typ.split(':')[1].split('/')[0]}:{self.region}:"
                                 f"{ACCOUNT_ID}:{token.lower()}/{resource_id}")
         return resource_id, state
 

@@ -28,8 +28,12 @@ def vpc_flow_logs_enabled(args: StackValidationArgs, report_violation: ReportVio
                              "with vpc_id=vpc.id (the output, not a literal ID) delivering to a log group.", vpc.urn)
 
 
+# Transit gateway flow logs take no traffic type: AWS records all of their traffic.
+TRANSIT_GATEWAY_INPUTS = ("transitGatewayId", "transitGatewayAttachmentId")
+
+
 def flow_log_captures_rejects(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type != FLOW_LOG:
+    if args.resource_type != FLOW_LOG or any(args.props.get(key) for key in TRANSIT_GATEWAY_INPUTS):
         return
     traffic_type = args.props.get("trafficType")
     if traffic_type not in ("ALL", "REJECT"):
@@ -41,7 +45,8 @@ def flow_log_replaced_not_updated(args: ResourceValidationArgs, report_violation
     if args.resource_type == FLOW_LOG and not args.opts.delete_before_replace:
         report_violation(f"{label(FLOW_LOG, args.name)} is not delete-before-replace: AWS cannot modify a flow "
                          "log, and creating the replacement first fails with FlowLogAlreadyExists. Register it "
-                         "with delete_before_replace=True and replace_on_changes=['*'].")
+                         "with delete_before_replace=True and replace_on_changes listing its configuration "
+                         "inputs (not tags).")
 
 
 def _trust_problems(trust_policy: Any) -> list[str]:
@@ -136,7 +141,8 @@ POLICIES = [
         description="Flow logs are registered delete-before-replace, since AWS cannot modify one in place.",
         validate=flow_log_replaced_not_updated,
         severity=Severity.MEDIUM,
-        remediation_steps="Register the FlowLog with delete_before_replace=True and replace_on_changes=['*'].",
+        remediation_steps="Register the FlowLog with delete_before_replace=True and replace_on_changes listing its "
+                          "configuration inputs (not tags).",
     ),
     StackValidationPolicy(
         name="flow-log-role-least-privilege",

@@ -29,6 +29,7 @@ TAGGABLE_TYPES = frozenset({
     "aws:iam/instanceProfile:InstanceProfile",
     "aws:kms/key:Key",
     "aws:sns/topic:Topic",
+    "aws:s3/bucket:Bucket",
 })
 
 

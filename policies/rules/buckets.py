@@ -1,0 +1,145 @@
+"""Flow-log buckets: every bucket a flow log delivers into is private, encrypted, TLS-only,
+writable only by this account's delivery, expiring and versioned; transit gateways log every 60 s."""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from pulumi_policy import (PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy,
+                           Severity, StackValidationArgs, StackValidationPolicy)
+
+from .common import as_list, label, of_type, policy_statements, referenced
+from .flow_logs import CONFUSED_DEPUTY_KEYS, FLOW_LOG, TRANSIT_GATEWAY_INPUTS
+
+BUCKET = "aws:s3/bucket:Bucket"
+PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
+ENCRYPTION = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
+LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
+LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
+PUBLIC_ACCESS_SETTINGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+
+
+def flow_log_buckets(resources: list[PolicyResource]) -> list[PolicyResource]:
+    """Buckets that a flow log's logDestination depends on (by reference, never by name)."""
+    found: dict[str, PolicyResource] = {}
+    for flow_log in of_type(resources, FLOW_LOG):
+        for bucket in referenced(flow_log, "logDestination", BUCKET):
+            found[bucket.urn] = bucket
+    return list(found.values())
+
+
+def attached(resources: list[PolicyResource], bucket: PolicyResource, resource_type: str) -> list[PolicyResource]:
+    """Sub-resources of a type whose `bucket` input depends on the bucket."""
+    return [r for r in of_type(resources, resource_type) if bucket in referenced(r, "bucket", BUCKET)]
+
+
+def _bucket_rule(resource_type: str, problem: Callable[[list[PolicyResource]], str | None]) -> Callable:
+    """A stack rule: each flow-log bucket's sub-resources of one type, judged by `problem`."""
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        for bucket in flow_log_buckets(args.resources):
+            found = problem(attached(args.resources, bucket, resource_type))
+            if found:
+                report_violation(f"{label(BUCKET, bucket.name)} receives flow logs but {found}.", bucket.urn)
+    return validate
+
+
+def _public_access(blocks: list[PolicyResource]) -> str | None:
+    if not any(all(block.props.get(key) is True for key in PUBLIC_ACCESS_SETTINGS) for block in blocks):
+        return ("has no BucketPublicAccessBlock with all four settings true: add one (blockPublicAcls, "
+                "blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets)")
+    return None
+
+
+def _encryption(configurations: list[PolicyResource]) -> str | None:
+    algorithms = [((rule or {}).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
+                  for configuration in configurations for rule in configuration.props.get("rules") or []]
+    if not any(algorithm in ("aws:kms", "aws:kms:dsse", "AES256") for algorithm in algorithms):
+        return ("has no default encryption: add a BucketServerSideEncryptionConfiguration with sseAlgorithm "
+                "aws:kms (the stack's log key) or AES256")
+    return None
+
+
+def _expiry(configurations: list[PolicyResource]) -> str | None:
+    rules = [rule for configuration in configurations for rule in configuration.props.get("rules") or []]
+    if not any(rule.get("status") == "Enabled" and (rule.get("expiration") or {}).get("days") for rule in rules):
+        return ("has no enabled lifecycle rule that expires objects: add a BucketLifecycleConfiguration rule with "
+                "expiration.days (the destination's retentionDays)")
+    return None
+
+
+def _versioning(configurations: list[PolicyResource]) -> str | None:
+    if not any((c.props.get("versioningConfiguration") or {}).get("status") == "Enabled" for c in configurations):
+        return "is not versioned: add a BucketVersioning with versioningConfiguration.status Enabled"
+    return None
+
+
+def _statements(policies: list[PolicyResource]) -> list[Mapping]:
+    return [statement for policy in policies for statement in policy_statements(policy.props.get("policy"))]
+
+
+def _tls_only(policies: list[PolicyResource]) -> str | None:
+    for statement in _statements(policies):
+        condition = (statement.get("Condition") or {}).get("Bool") or {}
+        if statement.get("Effect") == "Deny" and str(condition.get("aws:SecureTransport")).lower() == "false":
+            return None
+    return ("accepts requests without TLS: add a bucket policy statement denying s3:* when "
+            "aws:SecureTransport is false")
+
+
+def _delivery_scoped(policies: list[PolicyResource]) -> str | None:
+    deliveries = [s for s in _statements(policies) if s.get("Effect") == "Allow"
+                  and LOG_DELIVERY_SERVICE in as_list((s.get("Principal") or {}).get("Service"))]
+    if not deliveries:
+        return f"its policy has no statement letting {LOG_DELIVERY_SERVICE} deliver: add AWS's delivery statements"
+    for statement in deliveries:
+        # IAM condition keys are case-insensitive.
+        keys = {key.lower() for block in (statement.get("Condition") or {}).values() for key in block}
+        missing = [key for key in CONFUSED_DEPUTY_KEYS if key.lower() not in keys]
+        if missing:
+            return (f"its delivery statement {statement.get('Sid', '')!r} lacks the {' and '.join(missing)} "
+                    "condition(s): scope it to this account's flow logs")
+    return None
+
+
+def transit_gateway_flow_log_interval(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if args.resource_type != FLOW_LOG or not any(args.props.get(key) for key in TRANSIT_GATEWAY_INPUTS):
+        return
+    interval = args.props.get("maxAggregationInterval")
+    if interval != 60:
+        report_violation(f"{label(FLOW_LOG, args.name)} logs a transit gateway with maxAggregationInterval "
+                         f"{interval!r}: AWS takes only 60 for transit gateways; set vpc-flow-logs:aggregationInterval "
+                         "to 60.")
+
+
+def _stack_policy(name: str, description: str, resource_type: str, problem: Callable, remediation: str):
+    return StackValidationPolicy(name=name, description=description, validate=_bucket_rule(resource_type, problem),
+                                 severity=Severity.HIGH, remediation_steps=remediation)
+
+
+POLICIES = [
+    _stack_policy("flow-log-bucket-public-access-blocked",
+                  "Every bucket a flow log delivers into has Block Public Access on, all four settings.",
+                  PUBLIC_ACCESS_BLOCK, _public_access,
+                  "Add an aws.s3.BucketPublicAccessBlock with every setting true."),
+    _stack_policy("flow-log-bucket-encrypted", "Every flow-log bucket encrypts objects by default (SSE-KMS or SSE-S3).",
+                  ENCRYPTION, _encryption, "Add an aws.s3.BucketServerSideEncryptionConfiguration."),
+    _stack_policy("flow-log-bucket-tls-only", "Every flow-log bucket's policy denies requests without TLS.",
+                  BUCKET_POLICY, _tls_only, "Deny s3:* when aws:SecureTransport is false."),
+    _stack_policy("flow-log-bucket-delivery-scoped",
+                  "Every flow-log bucket lets delivery.logs.amazonaws.com write only under aws:SourceAccount and "
+                  "aws:SourceArn conditions.",
+                  BUCKET_POLICY, _delivery_scoped, "Add both conditions to each delivery statement."),
+    _stack_policy("flow-log-bucket-expires-records", "Every flow-log bucket has an enabled lifecycle expiry.",
+                  LIFECYCLE, _expiry, "Add a lifecycle rule with expiration.days."),
+    _stack_policy("flow-log-bucket-versioned", "Every flow-log bucket is versioned.",
+                  VERSIONING, _versioning, "Add an aws.s3.BucketVersioning with status Enabled."),
+    ResourceValidationPolicy(
+        name="transit-gateway-flow-log-interval",
+        description="Transit gateway flow logs aggregate every 60 seconds, the only interval AWS accepts for them.",
+        validate=transit_gateway_flow_log_interval,
+        severity=Severity.MEDIUM,
+        remediation_steps="Set vpc-flow-logs:aggregationInterval to 60.",
+    ),
+]
