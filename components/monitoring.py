@@ -14,6 +14,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import account_administers_key
 from config.settings import PROJECT, AlarmSettings, MonitoringSettings
 from flowlogs.dashboard import dashboard_body
 from flowlogs.patterns import (EXTERNAL_SSH, REJECTED_BY_PORT, REJECTED_FLOWS, REJECTED_PACKETS, SSH_SOURCES,
@@ -33,7 +34,7 @@ class MonitoringArgs:
     encrypt_topic: bool = False
 
 
-def topic_key_policy(account_id: str) -> str:
+def topic_key_policy(partition: str, account_id: str) -> str:
     """The account administers the key; CloudWatch alarms may use it to publish to the topic.
 
     An SNS topic under a customer-managed key accepts a publisher only if that publisher may
@@ -43,13 +44,7 @@ def topic_key_policy(account_id: str) -> str:
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "AccountAdministersKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
+            account_administers_key(partition, account_id),
             {
                 "Sid": "CloudWatchAlarmsPublish",
                 "Effect": "Allow",
@@ -147,13 +142,15 @@ class Monitoring(pulumi.ComponentResource):
 
         topic_key = None
         if args.encrypt_topic:
-            account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
+            lookup = pulumi.InvokeOptions(parent=self)
+            account_id = aws.get_caller_identity(opts=lookup).account_id
+            partition = aws.get_partition(opts=lookup).partition
             topic_key = aws.kms.Key(
                 f"{name}-alerts-key",
                 description=f"Encrypts the VPC flow-log alarm topic of {name}",
                 enable_key_rotation=True,
                 deletion_window_in_days=30,
-                policy=topic_key_policy(account_id),
+                policy=topic_key_policy(partition, account_id),
                 tags={**args.tags, "Name": f"{name}-alerts-key"},
                 opts=child,
             )

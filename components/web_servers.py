@@ -10,6 +10,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import managed_policy_arn
 from components.network import EXPOSURE_TAG
 
 SSH_PORT = 22
@@ -17,7 +18,7 @@ HTTP_PORT = 80
 # Amazon Linux 2023's public SSM parameters always name the current AMI.
 AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
 # What SSM Session Manager needs on the instance: shell access without an open port 22.
-SSM_MANAGED_POLICY_ARN = aws.iam.ManagedPolicy.AMAZON_SSM_MANAGED_INSTANCE_CORE.value
+SSM_MANAGED_POLICY = "AmazonSSMManagedInstanceCore"
 EC2_TRUST_POLICY = json.dumps({
     "Version": "2012-10-17",
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
@@ -122,8 +123,9 @@ class WebServers(pulumi.ComponentResource):
             tags={**args.tags, "Name": f"{name}-ssm-role"},
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(f"{name}-ssm-core", role=ssm_role.name, policy_arn=SSM_MANAGED_POLICY_ARN,
-                                     opts=child)
+        partition = aws.get_partition(opts=pulumi.InvokeOptions(parent=self)).partition
+        aws.iam.RolePolicyAttachment(f"{name}-ssm-core", role=ssm_role.name,
+                                     policy_arn=managed_policy_arn(partition, SSM_MANAGED_POLICY), opts=child)
         self.instance_profile = aws.iam.InstanceProfile(
             f"{name}-profile",
             role=ssm_role.name,

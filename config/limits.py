@@ -37,13 +37,15 @@ SSH_KEY_TYPES = ("ssh-rsa", "ssh-ed25519", "ecdsa-sha2-nistp256", "ecdsa-sha2-ni
 INSTANCE_TYPES = frozenset(member.value for member in aws.ec2.InstanceType)
 
 
-def _shown(value: Any) -> str:
-    shown = SECRET_PLACEHOLDER if value == SECRET_PLACEHOLDER else json.dumps(value)
-    return shown if len(shown) <= MAX_SHOWN else f"{shown[:MAX_SHOWN]}... ({len(shown)} characters)"
+def shown(value: Any) -> str:
+    """A value as an error quotes it: JSON, secrets hidden, cut at MAX_SHOWN characters."""
+    text = SECRET_PLACEHOLDER if value == SECRET_PLACEHOLDER else json.dumps(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
 
 
-def _refuse(key: str, value: Any, allowed: str, shown: str | None = None) -> pulumi.RunError:
-    return pulumi.RunError(f"config {PROJECT}:{key} = {shown or _shown(value)} is invalid: {allowed}")
+def refuse(key: str, value: Any, allowed: str, quoted: str | None = None) -> pulumi.RunError:
+    """The error for `key`: its value (or `quoted` in its place) and what is allowed."""
+    return pulumi.RunError(f"config {PROJECT}:{key} = {quoted or shown(value)} is invalid: {allowed}")
 
 
 def check_tags(tags: Mapping[str, Any]) -> None:
@@ -51,17 +53,18 @@ def check_tags(tags: Mapping[str, Any]) -> None:
     key = "tags"
     room = MAX_TAGS - len(PROGRAM_TAGS)
     if len(tags) > room:
-        raise _refuse(key, f"{len(tags)} tags", f"at most {room} tags: AWS allows {MAX_TAGS} per resource and "
-                                                  f"the program adds {', '.join(PROGRAM_TAGS)}",
-                      shown=f"{len(tags)} tags")
+        raise refuse(key, None, f"at most {room} tags: AWS allows {MAX_TAGS} per resource and the program adds "
+                                f"{', '.join(PROGRAM_TAGS)}", quoted=f"{len(tags)} tags")
     for name, value in tags.items():
         allowed = (f"tag keys of 1 to {MAX_TAG_KEY} and values of up to {MAX_TAG_VALUE} letters, digits, spaces "
                    "and + - = . _ : / @, keys not starting with aws:")
         if not isinstance(value, str):
-            raise _refuse(f"{key}.{name[:MAX_TAG_KEY]}", value, "a string value")
-        if (not 1 <= len(name) <= MAX_TAG_KEY or len(value) > MAX_TAG_VALUE or name.lower().startswith("aws:")
-                or not _TAG_TEXT.match(name) or not _TAG_TEXT.match(value)):
-            raise _refuse(f"{key}.{name[:MAX_TAG_KEY]}", value, allowed)
+            raise refuse(f"{key}.{name[:MAX_TAG_KEY]}", value, "a string value")
+        # A `secure:` value the tools do not decrypt: the engine's run checks the value itself.
+        value_ok = value == SECRET_PLACEHOLDER or (len(value) <= MAX_TAG_VALUE and _TAG_TEXT.match(value))
+        if (not 1 <= len(name) <= MAX_TAG_KEY or name.lower().startswith("aws:") or not _TAG_TEXT.match(name)
+                or not value_ok):
+            raise refuse(f"{key}.{name[:MAX_TAG_KEY]}", value, allowed)
 
 
 def check_distinct_cidrs(key: str, cidrs: Sequence[str]) -> None:
@@ -70,7 +73,7 @@ def check_distinct_cidrs(key: str, cidrs: Sequence[str]) -> None:
     for cidr in cidrs:
         network = ipaddress.ip_network(cidr, strict=False)
         if network in seen:
-            raise _refuse(key, list(cidrs), f"{cidr} appears twice; list each block once")
+            raise refuse(key, list(cidrs), f"{cidr} appears twice; list each block once")
         seen.add(network)
 
 
@@ -81,17 +84,18 @@ def check_ingress_rule_count(cidrs_by_key: Mapping[str, Sequence[str]]) -> None:
                     if ipaddress.ip_network(cidr, strict=False).version == version)
         if count > MAX_INGRESS_RULES_PER_VERSION:
             keys = ", ".join(cidrs_by_key)
-            raise _refuse(keys, None, f"at most {MAX_INGRESS_RULES_PER_VERSION} IPv{version} blocks in all, one "
+            raise refuse(keys, None, f"at most {MAX_INGRESS_RULES_PER_VERSION} IPv{version} blocks in all, one "
                                       "inbound rule each in the hosts' security group",
-                          shown=f"{count} IPv{version} blocks")
+                          quoted=f"{count} IPv{version} blocks")
 
 
 def check_distinct_emails(emails: Sequence[str]) -> None:
     """Each address once (case-insensitively): a second subscription would have the same name."""
     seen: set[str] = set()
-    for email in emails:
+    # Addresses the tools cannot decrypt are not known to be the same.
+    for email in (email for email in emails if email != SECRET_PLACEHOLDER):
         if email.lower() in seen:
-            raise _refuse("alertEmails", list(emails), f"{email} appears twice; list each address once")
+            raise refuse("alertEmails", list(emails), f"{email} appears twice; list each address once")
         seen.add(email.lower())
 
 
@@ -99,9 +103,9 @@ def check_alarm_window(key: str, raw: Mapping[str, Any], period_seconds: int, ev
     """Whole numbers, not booleans, and no more than a day of data per evaluation."""
     for field in ("periodSeconds", "evaluationPeriods", "threshold"):
         if isinstance(raw.get(field), bool):
-            raise _refuse(key, dict(raw), f"{field} is a number, not true or false")
+            raise refuse(key, dict(raw), f"{field} is a number, not true or false")
     if period_seconds * evaluation_periods > MAX_ALARM_WINDOW_SECONDS:
-        raise _refuse(key, dict(raw), f"periodSeconds x evaluationPeriods = {period_seconds * evaluation_periods} "
+        raise refuse(key, dict(raw), f"periodSeconds x evaluationPeriods = {period_seconds * evaluation_periods} "
                                       f"s; CloudWatch evaluates at most {MAX_ALARM_WINDOW_SECONDS} s (one day)")
 
 
@@ -111,21 +115,21 @@ def check_ssh_public_key(value: str) -> None:
     if value == SECRET_PLACEHOLDER:
         return  # a secret the tools do not decrypt; the engine checks the decrypted value
     if "PRIVATE KEY" in value:
-        raise _refuse(key, None, "a PUBLIC key (the contents of ~/.ssh/id_ed25519.pub). This looks like a private "
-                                 "key: do not paste it anywhere, and consider it exposed", shown="[not shown]")
+        raise refuse(key, None, "a PUBLIC key (the contents of ~/.ssh/id_ed25519.pub). This looks like a private "
+                                 "key: do not paste it anywhere, and consider it exposed", quoted="[not shown]")
     allowed = ("an OpenSSH public key line, '<type> <base64> [comment]', of type " + ", ".join(SSH_KEY_TYPES))
     parts = value.strip().split()
     if len(parts) < 2 or parts[0] not in SSH_KEY_TYPES:
-        raise _refuse(key, None, allowed, shown="[not shown]")
+        raise refuse(key, None, allowed, quoted="[not shown]")
     try:
         blob = base64.b64decode(parts[1], validate=True)
         (length,) = struct.unpack(">I", blob[:4])
         embedded = blob[4:4 + length].decode("ascii")
     except (binascii.Error, struct.error, UnicodeDecodeError):
-        raise _refuse(key, None, f"{allowed}; its base64 part does not decode", shown="[not shown]") from None
+        raise refuse(key, None, f"{allowed}; its base64 part does not decode", quoted="[not shown]") from None
     if embedded != parts[0]:
-        raise _refuse(key, None, f"{allowed}; the key says {parts[0]} but encodes {embedded[:40]}",
-                      shown="[not shown]")
+        raise refuse(key, None, f"{allowed}; the key says {parts[0]} but encodes {embedded[:40]}",
+                      quoted="[not shown]")
 
 
 def check_instance_type(value: str) -> None:
@@ -135,7 +139,7 @@ def check_instance_type(value: str) -> None:
         family = value.split(".", 1)[0]
         hint = (f"sizes of {family}: " + ", ".join(sorted(t for t in INSTANCE_TYPES if t.startswith(family + "."))[:12])
                 if family in families else "an EC2 instance type such as t3.micro or t4g.small")
-        raise _refuse("instanceType", value, hint)
+        raise refuse("instanceType", value, hint)
 
 
 def hide_nested_secrets(value: Any) -> tuple[Any, bool]:

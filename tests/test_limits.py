@@ -1,9 +1,7 @@
 """Deploy-time limits of AWS, checked at config time by `config.limits`.
 
 The first part tests each check on its own. The second part states the same refusals through
-`settings_from_config`, which calls these checks only once `config/settings.py` is wired to
-them; until then those tests are expected to fail (strict xfail, so wiring them flips them to
-failures that ask for the marker to go).
+`settings_from_config`, which calls these checks on the values it has parsed.
 """
 
 from __future__ import annotations
@@ -136,7 +134,7 @@ def test_nested_secure_values_are_hidden_wherever_they_are():
     assert hide_nested_secrets(["a", {"b": 1}]) == (["a", {"b": 1}], False)
 
 
-# The same refusals through settings_from_config, once config/settings.py calls config.limits
+# The same refusals through settings_from_config
 
 def with_values(**changes) -> dict[str, str]:
     config = lab_config()
@@ -145,11 +143,6 @@ def with_values(**changes) -> dict[str, str]:
     return config
 
 
-NOT_WIRED = pytest.mark.xfail(strict=True, raises=AssertionError,
-                              reason="config/settings.py does not call config.limits yet")
-
-
-@NOT_WIRED
 @pytest.mark.parametrize("changes, key", [
     ({"tags": {f"K{i}": "v" for i in range(48)}}, "vpc-flow-logs:tags"),
     ({"tags": {"aws:x": "v"}}, "vpc-flow-logs:tags"),

@@ -446,3 +446,16 @@ def test_a_vpc_named_by_id_and_found_by_tags_is_a_config_error():
 
     with pytest.raises(pulumi.RunError, match=r"flowLogTargets names vpc-0a1b2c3d4e5f60718 twice .*vpcTags"):
         render("audit", stack_config("audit"), mocks=TaggedVpcIsNamed("ap-northeast-1"))
+
+
+def test_every_arn_the_program_builds_is_in_the_stacks_partition():
+    config = stack_config("prod")
+    config["aws:region"] = "us-gov-west-1"
+    rendering = render("prod", config)
+    attachment = rendering.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"] == "arn:aws-us-gov:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    (topic_key,) = [r for r in rendering.by_type("aws:kms/key:Key") if r.name.endswith("-alerts-key")]
+    (admin,) = [s for s in json.loads(topic_key.inputs["policy"])["Statement"] if s["Sid"] == "AccountAdministersKey"]
+    assert admin["Principal"] == {"AWS": "arn:aws-us-gov:iam::123456789012:root"}, topic_key.urn
+    commercial = [r.urn for r in rendering.registrations if "arn:aws:" in json.dumps(r.inputs)]
+    assert commercial == [], f"ARNs of the commercial partition in a GovCloud stack: {commercial}"

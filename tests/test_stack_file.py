@@ -9,7 +9,7 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from config.settings import config_from_stack_file, settings_from_stack_file
+from config.settings import config_from_stack_file, secret_keys_of_stack_file, settings_from_stack_file
 from config.stack_file import MAX_DEPTH, MAX_EXPANDED_NODES, read_stack_config, resolve_plain
 from tests.conftest import stack_file
 
@@ -152,3 +152,39 @@ def test_1e400_threshold_is_a_config_error_naming_the_alarm(tmp_path):
     text = stack_file("lab").read_text() + "  vpc-flow-logs:alarms: {rejectedFlows: {threshold: 1e400}}\n"
     with pytest.raises(pulumi.RunError, match=r"vpc-flow-logs:alarms\.rejectedFlows"):
         settings_from_stack_file(write(tmp_path, text))
+
+
+# `secure:` values nested in lists and objects
+
+NESTED_SECRETS = (
+    "config:\n  aws:region: ap-northeast-1\n  vpc-flow-logs:vpcCidr: 10.0.0.0/16\n"
+    "  vpc-flow-logs:subnetCidrs: [10.0.0.0/24, 10.0.1.0/24]\n  vpc-flow-logs:sshAllowedCidrs: []\n"
+    "  vpc-flow-logs:tags: {Owner: {secure: v1:CIPHERTEXTOWNER}, Team: net}\n"
+    "  vpc-flow-logs:alertEmails: [ops@example.com, {secure: v1:CIPHERTEXTEMAIL}]\n"
+)
+
+
+def test_a_nested_secure_value_is_shown_as_secret_and_the_key_counts_as_secret(tmp_path):
+    path = write(tmp_path, NESTED_SECRETS)
+    config = config_from_stack_file(path)
+    assert json.loads(config["vpc-flow-logs:tags"]) == {"Owner": "[secret]", "Team": "net"}
+    assert json.loads(config["vpc-flow-logs:alertEmails"]) == ["ops@example.com", "[secret]"]
+    assert "CIPHERTEXT" not in json.dumps(config)
+    assert {"vpc-flow-logs:tags", "vpc-flow-logs:alertEmails"} <= set(secret_keys_of_stack_file(path))
+
+
+def test_nested_secret_tag_values_and_addresses_are_accepted_not_refused(tmp_path):
+    settings = settings_from_stack_file(write(tmp_path, NESTED_SECRETS.replace(
+        "{secure: v1:CIPHERTEXTEMAIL}]", "{secure: v1:CIPHERTEXTEMAIL}, {secure: v1:CIPHERTEXTOTHER}]")))
+    assert settings.tags["Owner"] == "[secret]", dict(settings.tags)
+    assert settings.monitoring.alert_emails == ("ops@example.com", "[secret]", "[secret]")
+
+
+@pytest.mark.parametrize("entry", ["{vpcId: {secure: v1:CIPHERTEXTVPC}}",
+                                   "{type: s3, bucketArn: {secure: v1:CIPHERTEXTARN}}"])
+def test_a_nested_secret_in_targets_or_destinations_is_never_echoed(tmp_path, entry):
+    key = "flowLogTargets" if "vpcId" in entry else "destinations"
+    text = NESTED_SECRETS + f"  vpc-flow-logs:{key}: [{entry}]\n"
+    with pytest.raises(pulumi.RunError) as caught:
+        settings_from_stack_file(write(tmp_path, text))
+    assert "CIPHERTEXT" not in str(caught.value) and "[secret]" in str(caught.value), str(caught.value)

@@ -212,6 +212,15 @@ class LabMocks(pulumi_mocks.Mocks):
         return resource_id, state
 
 
+class PreviewMocks(LabMocks):
+    """What a real `pulumi preview` knows of resources not yet created: lookups are answered and
+    each resource echoes its inputs, but every computed output (IDs, ARNs, addresses) is unknown."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        # Outputs missing from a preview's answer resolve as unknown; so does an empty ID.
+        return "", dict(args.inputs)
+
+
 def render(stack: str, config: Mapping[str, str], secret_keys: Sequence[str] = (),
            mocks: Optional[pulumi_mocks.Mocks] = None,
            program: Callable[[], Any] = lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
