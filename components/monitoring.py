@@ -6,6 +6,7 @@ so changing `logFormat` moves the filters with it instead of silently breaking t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -107,6 +108,13 @@ def alarm_specs(settings: MonitoringSettings, queries: Sequence[InsightsQuery]) 
     )
 
 
+def subscription_name(monitoring_name: str, email: str) -> str:
+    """A subscription's logical name: a digest of the address, so an address kept secret does
+    not appear in its URN, and adding or removing one address leaves the others alone."""
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+    return f"{monitoring_name}-alert-{digest}"
+
+
 def valid_dashboard_name(name: str) -> str:
     """Dashboard names allow only letters, digits, `-` and `_`."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", name)[:255]
@@ -161,9 +169,16 @@ class Monitoring(pulumi.ComponentResource):
             tags={**args.tags, "Name": f"{name}-alerts"},
             opts=child,
         )
-        for email in args.settings.alert_emails:
-            aws.sns.TopicSubscription(f"{name}-alert-{email}", topic=topic.arn, protocol="email",
-                                      endpoint=email, opts=child)
+        # Distinct addresses are checked in settings; only the tools' [secret] placeholders repeat.
+        for email in dict.fromkeys(args.settings.alert_emails):
+            secret = args.settings.alert_emails_secret
+            aws.sns.TopicSubscription(
+                subscription_name(name, email), topic=topic.arn, protocol="email",
+                endpoint=pulumi.Output.secret(email) if secret else email,
+                # Stacks that named subscriptions by address keep them (and their confirmation);
+                # a secret address never goes into a name, not even an alias.
+                opts=child if secret else pulumi.ResourceOptions(
+                    parent=self, aliases=[pulumi.Alias(name=f"{name}-alert-{email}")]))
 
         metric_names = {f.key: f.metric_name for f in plan.filters}
         specs = alarm_specs(args.settings, plan.queries)

@@ -53,6 +53,8 @@ class MonitoringSettings:
     rejected_flows: AlarmSettings
     rejected_packets: AlarmSettings
     external_ssh: AlarmSettings
+    # alertEmails is a secret of the stack: the addresses reach the state only as secrets.
+    alert_emails_secret: bool = False
 
 
 # What a flowLogTargets entry may name: its key -> (the FlowLog input it sets, the id's prefix).
@@ -138,9 +140,9 @@ class Settings:
     log_kms_key_arn: str | None
     create_log_kms_key: bool
     protect_logs: bool
-    tags: Mapping[str, str]
+    tags: Mapping[str, pulumi.Input[str]]
     ssh_public_key: pulumi.Input[str] | None
-    key_pair_name: str | None
+    key_pair_name: pulumi.Input[str] | None
     monitoring: MonitoringSettings
     # Hosts and alerting hardening (CONFIG_KEYS' second block); defaults keep the article's lab.
     ami_id: str | None = None
@@ -161,7 +163,7 @@ class Settings:
         return self.internal_cidr or self.vpc_cidr
 
     @property
-    def base_tags(self) -> dict[str, str]:
+    def base_tags(self) -> dict[str, pulumi.Input[str]]:
         """Tags for every taggable resource: the configured ones plus Project and Environment."""
         return {**self.tags, "Project": PROJECT, "Environment": self.stack}
 
@@ -617,12 +619,28 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
 
 
 def load_settings() -> Settings:
-    """Settings of the running stack, read from Pulumi config; secret values stay secret."""
+    """Settings of the running stack, read from Pulumi config; secret values stay secret.
+
+    Every value of a key the stack marks secret (a whole `secure:` value, or one nested in it)
+    reaches the resources as a secret output, so the state holds it encrypted.
+    """
     values = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
     settings = settings_from_config(pulumi.get_stack(), values)
-    if settings.ssh_public_key and pulumi.runtime.is_config_secret(f"{PROJECT}:sshPublicKey"):
-        return replace(settings, ssh_public_key=pulumi.Output.secret(settings.ssh_public_key))
-    return settings
+    return secrets_kept(settings, lambda key: pulumi.runtime.is_config_secret(f"{PROJECT}:{key}"))
+
+
+def secrets_kept(settings: Settings, is_secret: Callable[[str], bool]) -> Settings:
+    """`settings` with the values of each secret key wrapped in `pulumi.Output.secret`."""
+    changes: dict[str, Any] = {}
+    for key, name in (("sshPublicKey", "ssh_public_key"), ("keyPairName", "key_pair_name")):
+        if getattr(settings, name) and is_secret(key):
+            changes[name] = pulumi.Output.secret(getattr(settings, name))
+    if settings.tags and is_secret("tags"):
+        # Tag names stay plain (a resource's tags map cannot be one secret); their values do not.
+        changes["tags"] = MappingProxyType({name: pulumi.Output.secret(value) for name, value in settings.tags.items()})
+    if settings.monitoring.alert_emails and is_secret("alertEmails"):
+        changes["monitoring"] = replace(settings.monitoring, alert_emails_secret=True)
+    return replace(settings, **changes)
 
 
 def config_from_stack_file(path: Path) -> dict[str, str]:

@@ -459,3 +459,45 @@ def test_every_arn_the_program_builds_is_in_the_stacks_partition():
     assert admin["Principal"] == {"AWS": "arn:aws-us-gov:iam::123456789012:root"}, topic_key.urn
     commercial = [r.urn for r in rendering.registrations if "arn:aws:" in json.dumps(r.inputs)]
     assert commercial == [], f"ARNs of the commercial partition in a GovCloud stack: {commercial}"
+
+
+# Values of secret keys
+
+SECRET_KEYS = ("vpc-flow-logs:alertEmails", "vpc-flow-logs:tags", "vpc-flow-logs:keyPairName")
+
+
+@pytest.fixture(scope="module")
+def secret_rendering() -> Rendering:
+    config = stack_config("lab")
+    config.update({"vpc-flow-logs:alertEmails": json.dumps(["oncall@example.com", "net@example.com"]),
+                   "vpc-flow-logs:tags": json.dumps({"Purpose": "vpc-flow-logs-lab", "Owner": "owner-7f3"}),
+                   "vpc-flow-logs:keyPairName": "ops-key-9c1"})
+    return render("lab", config, secret_keys=SECRET_KEYS)
+
+
+def test_secret_alert_addresses_reach_the_engine_as_secrets_and_stay_out_of_urns(secret_rendering):
+    subscriptions = secret_rendering.by_type("aws:sns/topicSubscription:TopicSubscription")
+    assert len(subscriptions) == 2
+    for subscription in subscriptions:
+        assert subscription.inputs["endpoint"] == "[secret]", subscription.urn
+        assert "example.com" not in subscription.urn, subscription.urn
+
+
+def test_secret_tag_values_reach_the_engine_as_secrets(secret_rendering):
+    for registration in secret_rendering.registrations:
+        tags = registration.inputs.get("tags") or {}
+        if "Owner" in tags:
+            assert tags["Owner"] == tags["Purpose"] == "[secret]", registration.urn
+            assert tags["Project"] == "vpc-flow-logs", registration.urn
+    assert "owner-7f3" not in json.dumps([r.as_dict() for r in secret_rendering.registrations])
+
+
+def test_a_secret_key_pair_name_reaches_the_engine_as_a_secret(secret_rendering):
+    for instance in secret_rendering.by_type("aws:ec2/instance:Instance"):
+        assert instance.inputs["keyName"] == "[secret]", instance.urn
+
+
+def test_plain_alert_addresses_stay_plain_and_out_of_urns(rendered):
+    (subscription,) = rendered("prod").by_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["endpoint"] == "network-security@example.com", subscription.urn
+    assert "network-security@example.com" not in subscription.urn
