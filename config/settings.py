@@ -197,7 +197,9 @@ class _Reader:
             return default
         try:
             value = json.loads(text)
-        except (json.JSONDecodeError, RecursionError):  # RecursionError: thousands of nested brackets
+        # ValueError covers JSONDecodeError and integers past Python's 4,300-digit limit;
+        # RecursionError, thousands of nested brackets.
+        except (ValueError, RecursionError):
             raise refuse(key, text, allowed) from None
         if not isinstance(value, expected):
             raise refuse(key, value, allowed)

@@ -194,6 +194,12 @@ def test_invalid_config_registers_nothing():
         render("lab", config)
 
 
+def log_key(rendering: Rendering) -> Registration:
+    """The flow-log group's key (prod and audit also encrypt their alarm topic with a key of its own)."""
+    (key,) = [r for r in rendering.by_type("aws:kms/key:Key") if r.name.endswith("-logs-key")]
+    return key
+
+
 def flow_log_role(rendering):
     """The flow log's delivery role (the hosts have a role of their own, for SSM)."""
     (role,) = [r for r in rendering.by_type(ROLE) if r.name.endswith("-flow-logs-role")]
@@ -381,7 +387,7 @@ def test_created_bucket_is_hardened(rendered):
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     sse = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert sse["sseAlgorithm"] == "aws:kms" and encryption.dependencies["rules"] == [
-        rendering.one("aws:kms/key:Key").urn], encryption.urn
+        log_key(rendering).urn], encryption.urn
     (rule,) = rendering.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
     assert rule["expiration"]["days"] == 400 and rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] >= 1
     lock = rendering.one("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
@@ -430,7 +436,7 @@ def test_a_given_bucket_is_delivered_into_and_nothing_is_created_in_s3():
 
 
 def test_created_key_lets_log_delivery_encrypt_the_bucket(rendered):
-    key = rendered("prod").one("aws:kms/key:Key")
+    key = log_key(rendered("prod"))
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
     delivery = statements["LogDeliveryEncryptsThisAccountsFlowLogRecords"]
     assert delivery["Principal"] == {"Service": "delivery.logs.amazonaws.com"}, key.urn

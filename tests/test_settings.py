@@ -342,3 +342,9 @@ def test_format_with_every_new_vpc_field_kind_is_valid():
     log_format = ("${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} "
                   "${start} ${end} ${action} ${log-status} ${reject-reason} ${encryption-status} ${ecs-cluster-name}")
     assert "reject-reason" in settings_from_config("lab", with_values(logFormat=log_format)).log_fields
+
+
+@pytest.mark.parametrize("key", ["destinations", "flowLogTargets", "tags", "alertEmails"])
+def test_an_integer_of_thousands_of_digits_is_refused_naming_its_key(key):
+    message = refused(**{key: "9" * 5000})
+    assert f"vpc-flow-logs:{key}" in message and len(message) < 800, message[:300]
