@@ -40,6 +40,7 @@ if settings.lab:
         vpc_cidr=settings.vpc_cidr,
         subnet_cidrs=settings.subnet_cidrs,
         tags=tags,
+        public=settings.public_hosts,
     ))
     targets.insert(0, ResolvedTarget(LAB_TARGET, "vpc_id", network.vpc.id))
 
@@ -105,6 +106,7 @@ if settings.monitoring.enabled and delivery:
         region=settings.region,
         settings=settings.monitoring,
         tags=tags,
+        encrypt_topic=settings.encrypt_alarm_topic,
     ), opts=pulumi.ResourceOptions(depends_on=list(delivery.flow_logs.values())))
     pulumi.export("dashboardName", monitoring.dashboard_name)
     pulumi.export("alarmTopicArn", monitoring.topic_arn)
@@ -121,6 +123,8 @@ if network:
         tags=tags,
         # Hosts start once traffic is recorded, so their first flows are in the logs.
         start_after=every_flow_log,
+        ami_id=settings.ami_id,
+        public_hosts=settings.public_hosts,
     ))
     hosts = [
         pulumi.Output.all(

@@ -10,6 +10,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import account_administers_key, log_group_arn
 from components.targets import FlowLogOptions, ResolvedTarget, register_flow_log
 
 FLOW_LOGS_SERVICE = "vpc-flow-logs.amazonaws.com"
@@ -91,13 +92,7 @@ def log_key_policy(partition: aws.GetPartitionResult, account_id: str, region: s
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [
-            {
-                "Sid": "AccountAdministersKey",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition.partition}:iam::{account_id}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
+            account_administers_key(partition.partition, account_id),
             {
                 "Sid": "CloudWatchLogsEncryptsThisGroup",
                 "Effect": "Allow",
@@ -106,7 +101,7 @@ def log_key_policy(partition: aws.GetPartitionResult, account_id: str, region: s
                 "Resource": "*",
                 "Condition": {"ArnEquals": {
                     "kms:EncryptionContext:aws:logs:arn":
-                        f"arn:{partition.partition}:logs:{region}:{account_id}:log-group:{log_group_name}",
+                        log_group_arn(partition.partition, region, account_id, log_group_name),
                 }},
             },
             *s3_delivery,
@@ -169,8 +164,11 @@ class FlowLogDelivery(pulumi.ComponentResource):
         role_policy = aws.iam.RolePolicy(
             f"{name}-delivery",
             role=self.role.id,
-            policy=self.log_group.arn.apply(delivery_policy),
-            opts=child,
+            # From the group's name, not its arn output: the document is known at preview, so the
+            # policy pack judges it before anything is created.
+            policy=delivery_policy(log_group_arn(partition.partition, args.region, account_id, args.log_group_name)),
+            # The grant names the group, so it follows it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.log_group]),
         )
         destination = {"log_destination_type": "cloud-watch-logs", "log_destination": self.log_group.arn,
                        "iam_role_arn": self.role.arn}

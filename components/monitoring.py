@@ -6,6 +6,8 @@ so changing `logFormat` moves the filters with it instead of silently breaking t
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
@@ -13,6 +15,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import account_administers_key
 from config.settings import PROJECT, AlarmSettings, MonitoringSettings
 from flowlogs.dashboard import dashboard_body
 from flowlogs.patterns import (EXTERNAL_SSH, REJECTED_BY_PORT, REJECTED_FLOWS, REJECTED_PACKETS, SSH_SOURCES,
@@ -28,6 +31,31 @@ class MonitoringArgs:
     region: str
     settings: MonitoringSettings
     tags: Mapping[str, str]
+    # Encrypt the alarm topic with a key of its own (config encryptAlarmTopic).
+    encrypt_topic: bool = False
+
+
+def topic_key_policy(partition: str, account_id: str) -> str:
+    """The account administers the key; CloudWatch alarms may use it to publish to the topic.
+
+    An SNS topic under a customer-managed key accepts a publisher only if that publisher may
+    call kms:GenerateDataKey* and kms:Decrypt on the key (AWS managed alias/aws/sns allows no
+    service principal, so alarms could not publish at all).
+    """
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            account_administers_key(partition, account_id),
+            {
+                "Sid": "CloudWatchAlarmsPublish",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                "Resource": "*",
+                "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+            },
+        ],
+    })
 
 
 @dataclass(frozen=True)
@@ -80,6 +108,13 @@ def alarm_specs(settings: MonitoringSettings, queries: Sequence[InsightsQuery]) 
     )
 
 
+def subscription_name(monitoring_name: str, email: str) -> str:
+    """A subscription's logical name: a digest of the address, so an address kept secret does
+    not appear in its URN, and adding or removing one address leaves the others alone."""
+    digest = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:16]
+    return f"{monitoring_name}-alert-{digest}"
+
+
 def valid_dashboard_name(name: str) -> str:
     """Dashboard names allow only letters, digits, `-` and `_`."""
     return re.sub(r"[^A-Za-z0-9_-]", "-", name)[:255]
@@ -113,15 +148,37 @@ class Monitoring(pulumi.ComponentResource):
                 opts=child,
             )
 
+        topic_key = None
+        if args.encrypt_topic:
+            lookup = pulumi.InvokeOptions(parent=self)
+            account_id = aws.get_caller_identity(opts=lookup).account_id
+            partition = aws.get_partition(opts=lookup).partition
+            topic_key = aws.kms.Key(
+                f"{name}-alerts-key",
+                description=f"Encrypts the VPC flow-log alarm topic of {name}",
+                enable_key_rotation=True,
+                deletion_window_in_days=30,
+                policy=topic_key_policy(partition, account_id),
+                tags={**args.tags, "Name": f"{name}-alerts-key"},
+                opts=child,
+            )
         topic = aws.sns.Topic(
             f"{name}-alerts",
             display_name=f"VPC flow-log alarms ({name})",
+            kms_master_key_id=topic_key.arn if topic_key else None,
             tags={**args.tags, "Name": f"{name}-alerts"},
             opts=child,
         )
-        for email in args.settings.alert_emails:
-            aws.sns.TopicSubscription(f"{name}-alert-{email}", topic=topic.arn, protocol="email",
-                                      endpoint=email, opts=child)
+        # Distinct addresses are checked in settings; only the tools' [secret] placeholders repeat.
+        for email in dict.fromkeys(args.settings.alert_emails):
+            secret = args.settings.alert_emails_secret
+            aws.sns.TopicSubscription(
+                subscription_name(name, email), topic=topic.arn, protocol="email",
+                endpoint=pulumi.Output.secret(email) if secret else email,
+                # Stacks that named subscriptions by address keep them (and their confirmation);
+                # a secret address never goes into a name, not even an alias.
+                opts=child if secret else pulumi.ResourceOptions(
+                    parent=self, aliases=[pulumi.Alias(name=f"{name}-alert-{email}")]))
 
         metric_names = {f.key: f.metric_name for f in plan.filters}
         specs = alarm_specs(args.settings, plan.queries)

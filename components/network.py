@@ -9,11 +9,17 @@ import pulumi
 import pulumi_aws as aws
 
 
+# The tag by which a stack declares a resource public on purpose (config publicHosts).
+EXPOSURE_TAG = "Exposure"
+
+
 @dataclass
 class NetworkArgs:
     vpc_cidr: str
     subnet_cidrs: Sequence[str]
     tags: Mapping[str, str]
+    # Instances launched here get public IPs: the lab's declared design (config publicHosts).
+    public: bool = True
 
 
 class Network(pulumi.ComponentResource):
@@ -70,8 +76,9 @@ class Network(pulumi.ComponentResource):
                 vpc_id=self.vpc.id,
                 cidr_block=cidr,
                 availability_zone=zone,
-                map_public_ip_on_launch=True,
-                tags={**args.tags, "Name": f"{name}-public-{index} ({zone})"},
+                map_public_ip_on_launch=args.public,
+                tags={**args.tags, "Name": f"{name}-public-{index} ({zone})",
+                      **({EXPOSURE_TAG: "public"} if args.public else {})},
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Mapping, Optional, Sequence
@@ -9,16 +10,25 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import managed_policy_arn
+from components.network import EXPOSURE_TAG
+
 SSH_PORT = 22
 HTTP_PORT = 80
 # Amazon Linux 2023's public SSM parameters always name the current AMI.
 AL2023_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
+# What SSM Session Manager needs on the instance: shell access without an open port 22.
+SSM_MANAGED_POLICY = "AmazonSSMManagedInstanceCore"
+EC2_TRUST_POLICY = json.dumps({
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+})
 
 
 def ami_architecture(instance_type: str) -> str:
-    """Graviton families (t4g, m7g, c7gn, ...) need the arm64 image; the rest x86_64."""
+    """Graviton families (a1, t4g, m7g, c7gn, ...) need the arm64 image; the rest x86_64."""
     family = instance_type.split(".", 1)[0]
-    return "arm64" if re.fullmatch(r"[a-z]+\d+g[a-z]*", family) else "x86_64"
+    return "arm64" if family == "a1" or re.fullmatch(r"[a-z]+\d+g[a-z]*", family) else "x86_64"
 
 
 def user_data(host_name: str) -> str:
@@ -48,6 +58,10 @@ class WebServersArgs:
     key_pair_name: Optional[str] = None
     # The hosts boot only after these exist, so the flow log records their first packets.
     start_after: Sequence[pulumi.Resource] = field(default_factory=list)
+    # A pinned AMI; None looks up the current Amazon Linux 2023 and keeps it once launched.
+    ami_id: Optional[str] = None
+    # Public IPs on the hosts: the lab's declared design (config publicHosts).
+    public_hosts: bool = True
 
 
 class WebServers(pulumi.ComponentResource):
@@ -102,10 +116,34 @@ class WebServers(pulumi.ComponentResource):
                 opts=child,
             ).key_name
 
-        ami = aws.ssm.get_parameter(
-            name=AL2023_AMI_PARAMETER.format(arch=ami_architecture(args.instance_type)),
-            opts=pulumi.InvokeOptions(parent=self),
-        ).value
+        ssm_role = aws.iam.Role(
+            f"{name}-ssm-role",
+            assume_role_policy=EC2_TRUST_POLICY,
+            description="Lab web hosts: SSM Session Manager instead of SSH",
+            tags={**args.tags, "Name": f"{name}-ssm-role"},
+            opts=child,
+        )
+        partition = aws.get_partition(opts=pulumi.InvokeOptions(parent=self)).partition
+        aws.iam.RolePolicyAttachment(f"{name}-ssm-core", role=ssm_role.name,
+                                     policy_arn=managed_policy_arn(partition, SSM_MANAGED_POLICY), opts=child)
+        self.instance_profile = aws.iam.InstanceProfile(
+            f"{name}-profile",
+            role=ssm_role.name,
+            tags={**args.tags, "Name": f"{name}-profile"},
+            opts=child,
+        )
+
+        if args.ami_id:
+            ami: str = args.ami_id
+            keep_ami: list[str] = []
+        else:
+            ami = aws.ssm.get_parameter(
+                name=AL2023_AMI_PARAMETER.format(arch=ami_architecture(args.instance_type)),
+                opts=pulumi.InvokeOptions(parent=self),
+            ).value
+            # The parameter names a new AMI with every Amazon Linux release; without this each
+            # `pulumi up` after one would replace the hosts. Set amiId to roll them on purpose.
+            keep_ami = ["ami"]
 
         self.instances = {}
         for index, subnet_id in enumerate(args.subnet_ids):
@@ -116,7 +154,8 @@ class WebServers(pulumi.ComponentResource):
                 instance_type=args.instance_type,
                 subnet_id=subnet_id,
                 vpc_security_group_ids=[self.security_group.id],
-                associate_public_ip_address=True,
+                associate_public_ip_address=args.public_hosts,
+                iam_instance_profile=self.instance_profile.name,
                 key_name=key_name,
                 user_data=user_data(host_name),
                 user_data_replace_on_change=True,
@@ -124,8 +163,8 @@ class WebServers(pulumi.ComponentResource):
                     http_endpoint="enabled", http_tokens="required"),
                 root_block_device=aws.ec2.InstanceRootBlockDeviceArgs(
                     encrypted=True, volume_type="gp3"),
-                tags={**args.tags, "Name": host_name},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.start_after)),
+                tags={**args.tags, "Name": host_name, **({EXPOSURE_TAG: "public"} if args.public_hosts else {})},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.start_after), ignore_changes=keep_ami),
             )
 
         self.register_outputs({

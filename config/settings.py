@@ -17,8 +17,11 @@ from types import MappingProxyType
 from typing import Any, Callable, Mapping
 
 import pulumi
-import yaml
 
+from config.limits import (SECRET_PLACEHOLDER, check_alarm_window, check_distinct_cidrs,
+                           check_distinct_emails, check_ingress_rule_count, check_instance_type, check_ssh_public_key,
+                           check_tags, hide_nested_secrets, refuse, shown)
+from config.stack_file import read_stack_config
 from flowlogs.fields import (KNOWN_FIELDS, TRANSIT_GATEWAY_FIELDS, VPC_FIELDS, LogFormatError, fields_outside,
                              parse_log_format)
 
@@ -31,13 +34,7 @@ AGGREGATION_INTERVALS = (60, 600)
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                   1827, 2192, 2557, 2922, 3288, 3653)
 MIN_SUBNETS = 2
-# Placeholder shown instead of a `secure:` value that the tools never decrypt.
-SECRET_PLACEHOLDER = "[secret]"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_TAG_KEY = re.compile(r"^[\w .:/=+\-@]{1,128}$")
-# An OpenSSH public key line, as `ssh-keygen` writes it into `~/.ssh/id_*.pub`.
-_SSH_PUBLIC_KEY = re.compile(r"^(ssh-(ed25519|rsa|dss)|ecdsa-sha2-nistp(256|384|521)"
-                             r"|sk-(ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com) AAAA[A-Za-z0-9+/]+=*( .*)?$")
 
 
 @dataclass(frozen=True)
@@ -56,6 +53,8 @@ class MonitoringSettings:
     rejected_flows: AlarmSettings
     rejected_packets: AlarmSettings
     external_ssh: AlarmSettings
+    # alertEmails is a secret of the stack: the addresses reach the state only as secrets.
+    alert_emails_secret: bool = False
 
 
 # What a flowLogTargets entry may name: its key -> (the FlowLog input it sets, the id's prefix).
@@ -70,7 +69,7 @@ TRANSIT_GATEWAY_KINDS = ("transitGatewayId", "transitGatewayAttachmentId")
 VPC_TAGS = "vpcTags"
 # Keys that describe the lab's network and hosts; with lab: false they have nothing to configure.
 LAB_ONLY_KEYS = ("vpcCidr", "subnetCidrs", "sshAllowedCidrs", "httpAllowedCidrs", "instanceType", "sshPublicKey",
-                 "keyPairName")
+                 "keyPairName", "amiId", "publicHosts")
 CLOUD_WATCH_LOGS = "cloud-watch-logs"
 S3 = "s3"
 FILE_FORMATS = ("plain-text", "parquet")
@@ -141,10 +140,14 @@ class Settings:
     log_kms_key_arn: str | None
     create_log_kms_key: bool
     protect_logs: bool
-    tags: Mapping[str, str]
+    tags: Mapping[str, pulumi.Input[str]]
     ssh_public_key: pulumi.Input[str] | None
-    key_pair_name: str | None
+    key_pair_name: pulumi.Input[str] | None
     monitoring: MonitoringSettings
+    # Hosts and alerting hardening (CONFIG_KEYS' second block); defaults keep the article's lab.
+    ami_id: str | None = None
+    public_hosts: bool = True
+    encrypt_alarm_topic: bool = False
     flow_log_targets: tuple[FlowLogTarget, ...] = ()
     destinations: tuple[Destination, ...] = DEFAULT_DESTINATIONS
     internal_cidr: str | None = None
@@ -160,7 +163,7 @@ class Settings:
         return self.internal_cidr or self.vpc_cidr
 
     @property
-    def base_tags(self) -> dict[str, str]:
+    def base_tags(self) -> dict[str, pulumi.Input[str]]:
         """Tags for every taggable resource: the configured ones plus Project and Environment."""
         return {**self.tags, "Project": PROJECT, "Environment": self.stack}
 
@@ -170,11 +173,6 @@ ALARM_DEFAULTS: Mapping[str, AlarmSettings] = MappingProxyType({
     "rejectedPackets": AlarmSettings(threshold=1000, period_seconds=300, evaluation_periods=1),
     "externalSsh": AlarmSettings(threshold=1, period_seconds=300, evaluation_periods=1),
 })
-
-
-def _fail(key: str, value: Any, allowed: str) -> pulumi.RunError:
-    shown = SECRET_PLACEHOLDER if value == SECRET_PLACEHOLDER else json.dumps(value)
-    return pulumi.RunError(f"config {PROJECT}:{key} = {shown} is invalid: {allowed}")
 
 
 class _Reader:
@@ -199,10 +197,12 @@ class _Reader:
             return default
         try:
             value = json.loads(text)
-        except json.JSONDecodeError:
-            raise _fail(key, text, allowed) from None
+        # ValueError covers JSONDecodeError and integers past Python's 4,300-digit limit;
+        # RecursionError, thousands of nested brackets.
+        except (ValueError, RecursionError):
+            raise refuse(key, text, allowed) from None
         if not isinstance(value, expected):
-            raise _fail(key, value, allowed)
+            raise refuse(key, value, allowed)
         return value
 
     def integer(self, key: str, allowed: str, default: int | None = None) -> int:
@@ -214,14 +214,14 @@ class _Reader:
         try:
             return int(text)
         except ValueError:
-            raise _fail(key, text, allowed) from None
+            raise refuse(key, text, allowed) from None
 
     def boolean(self, key: str, default: bool) -> bool:
         text = self.raw(key)
         if text is None:
             return default
         if text.lower() not in ("true", "false"):
-            raise _fail(key, text, "true or false")
+            raise refuse(key, text, "true or false")
         return text.lower() == "true"
 
     def choice(self, key: str, choices: tuple, default: Any, convert: Callable[[str], Any] = str) -> Any:
@@ -232,26 +232,28 @@ class _Reader:
         try:
             value = convert(text)
         except ValueError:
-            raise _fail(key, text, allowed) from None
+            raise refuse(key, text, allowed) from None
         if value not in choices:
-            raise _fail(key, text, allowed)
+            raise refuse(key, text, allowed)
         return value
 
 
 def _network(key: str, text: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     allowed = "a CIDR block such as 10.0.0.0/16, with no host bits set"
     if not isinstance(text, str) or "/" not in text:
-        raise _fail(key, text, allowed)
+        raise refuse(key, text, allowed)
     try:
         return ipaddress.ip_network(text, strict=True)
     except ValueError:
-        raise _fail(key, text, allowed) from None
+        raise refuse(key, text, allowed) from None
 
 
 def _cidr_list(reader: _Reader, key: str, default: list[str] | None) -> tuple[str, ...]:
     allowed = 'a list of CIDR blocks, e.g. ["203.0.113.0/24"]'
     cidrs = reader.json(key, list, allowed, default, required=default is None)
-    return tuple(str(_network(key, cidr)) for cidr in cidrs)
+    networks = tuple(str(_network(key, cidr)) for cidr in cidrs)
+    check_distinct_cidrs(key, networks)
+    return networks
 
 
 def _subnets(reader: _Reader, vpc: ipaddress.IPv4Network) -> tuple[str, ...]:
@@ -259,17 +261,17 @@ def _subnets(reader: _Reader, vpc: ipaddress.IPv4Network) -> tuple[str, ...]:
     allowed = f"a list of at least {MIN_SUBNETS} non-overlapping IPv4 CIDR blocks inside vpcCidr {vpc}"
     cidrs = reader.json(key, list, allowed, None, required=True)
     if len(cidrs) < MIN_SUBNETS:
-        raise _fail(key, cidrs, allowed)
+        raise refuse(key, cidrs, allowed)
     networks = [_network(key, cidr) for cidr in cidrs]
     for cidr, network in zip(cidrs, networks):
         if network.version != 4 or not network.subnet_of(vpc):
-            raise _fail(key, cidrs, f"{cidr} is outside vpcCidr {vpc}; {allowed}")
+            raise refuse(key, cidrs, f"{cidr} is outside vpcCidr {vpc}; {allowed}")
         if not 16 <= network.prefixlen <= 28:
-            raise _fail(key, cidrs, f"{cidr} is not a /16 to /28 block, the sizes AWS allows; {allowed}")
+            raise refuse(key, cidrs, f"{cidr} is not a /16 to /28 block, the sizes AWS allows; {allowed}")
     for i, first in enumerate(networks):
         for second in networks[i + 1:]:
             if first.overlaps(second):
-                raise _fail(key, cidrs, f"{first} overlaps {second}; {allowed}")
+                raise refuse(key, cidrs, f"{first} overlaps {second}; {allowed}")
     return tuple(str(n) for n in networks)
 
 
@@ -279,7 +281,7 @@ def _vpc(reader: _Reader) -> ipaddress.IPv4Network:
     text = reader.required(key, allowed)
     network = _network(key, text)
     if network.version != 4 or not 16 <= network.prefixlen <= 28:
-        raise _fail(key, text, allowed)
+        raise refuse(key, text, allowed)
     return network
 
 
@@ -290,16 +292,17 @@ def _log_format(reader: _Reader) -> tuple[str | None, tuple[str, ...]]:
         return text, parse_log_format(text)
     except LogFormatError as error:
         allowed = ("space-separated ${field} tokens, each field once, from: " + ", ".join(KNOWN_FIELDS))
-        raise _fail(key, text, f"{error}; use {allowed}") from None
+        raise refuse(key, text, f"{error}; use {allowed}") from None
 
 
 def _tags(reader: _Reader) -> Mapping[str, str]:
     key = "tags"
     allowed = 'an object of string tags, e.g. {"Owner": "platform"}; Project and Environment are set for you'
     tags = reader.json(key, dict, allowed, {})
-    for name, value in tags.items():
-        if not _TAG_KEY.match(name) or not isinstance(value, str) or name in ("Project", "Environment"):
-            raise _fail(key, tags, allowed)
+    check_tags(tags)
+    for name in tags:
+        if name in ("Project", "Environment"):
+            raise refuse(f"{key}.{name}", tags[name], allowed)
     return MappingProxyType(dict(tags))
 
 
@@ -310,7 +313,7 @@ def _alarm(key: str, name: str, raw: Any) -> AlarmSettings:
     if raw is None:
         return default
     if not isinstance(raw, dict) or set(raw) - {"threshold", "periodSeconds", "evaluationPeriods"}:
-        raise _fail(f"{key}.{name}", raw, allowed)
+        raise refuse(f"{key}.{name}", raw, allowed)
     threshold = raw.get("threshold", default.threshold)
     period = raw.get("periodSeconds", default.period_seconds)
     periods = raw.get("evaluationPeriods", default.evaluation_periods)
@@ -318,20 +321,25 @@ def _alarm(key: str, name: str, raw: Any) -> AlarmSettings:
                   and isinstance(period, int) and period >= 60 and period % 60 == 0
                   and isinstance(periods, int) and periods >= 1)
     if not numbers_ok:
-        raise _fail(f"{key}.{name}", raw, allowed)
+        raise refuse(f"{key}.{name}", raw, allowed)
+    check_alarm_window(f"{key}.{name}", raw, period, periods)
     return AlarmSettings(threshold=float(threshold), period_seconds=period, evaluation_periods=periods)
 
 
 def _monitoring(reader: _Reader) -> MonitoringSettings:
     emails = reader.json("alertEmails", list, 'a list of e-mail addresses, e.g. ["ops@example.com"]', [])
     for email in emails:
+        # A `secure:` address the tools do not decrypt; the engine's run checks the address itself.
+        if email == SECRET_PLACEHOLDER:
+            continue
         if not isinstance(email, str) or not _EMAIL.match(email):
-            raise _fail("alertEmails", emails, "a list of e-mail addresses, e.g. [\"ops@example.com\"]")
+            raise refuse("alertEmails", emails, "a list of e-mail addresses, e.g. [\"ops@example.com\"]")
+    check_distinct_emails(emails)
     key = "alarms"
     alarms = reader.json(key, dict, "an object with any of " + ", ".join(ALARM_DEFAULTS), {})
     unknown = set(alarms) - set(ALARM_DEFAULTS)
     if unknown:
-        raise _fail(key, alarms, "an object with any of " + ", ".join(ALARM_DEFAULTS))
+        raise refuse(key, alarms, "an object with any of " + ", ".join(ALARM_DEFAULTS))
     return MonitoringSettings(
         enabled=reader.boolean("monitoring", default=True),
         alert_emails=tuple(emails),
@@ -345,7 +353,7 @@ def _kms_key_arn(reader: _Reader) -> str | None:
     key = "logKmsKeyArn"
     arn = reader.raw(key)
     if arn is not None and not re.match(r"^arn:aws[\w-]*:kms:[\w-]+:\d{12}:(key|alias)/\S+$", arn):
-        raise _fail(key, arn, "a KMS key ARN, arn:aws:kms:<region>:<account>:key/<id>")
+        raise refuse(key, arn, "a KMS key ARN, arn:aws:kms:<region>:<account>:key/<id>")
     return arn
 
 
@@ -353,16 +361,16 @@ def _target(key: str, entry: Any) -> FlowLogTarget:
     allowed = ("an object with exactly one of " + ", ".join([*TARGET_KINDS, VPC_TAGS])
                + ', e.g. {"vpcId": "vpc-0123456789abcdef0"} or {"vpcTags": {"Environment": "prod"}}')
     if not isinstance(entry, dict) or len(entry) != 1 or next(iter(entry)) not in (*TARGET_KINDS, VPC_TAGS):
-        raise _fail(key, entry, allowed)
+        raise refuse(key, entry, allowed)
     ((kind, value),) = entry.items()
     if kind == VPC_TAGS:
         if (not isinstance(value, dict) or not value
                 or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
-            raise _fail(f"{key}.{VPC_TAGS}", value, "a non-empty object of tag names and string values")
+            raise refuse(f"{key}.{VPC_TAGS}", value, "a non-empty object of tag names and string values")
         return FlowLogTarget(kind, vpc_tags=MappingProxyType(dict(sorted(value.items()))))
     prefix = TARGET_KINDS[kind][1]
     if not isinstance(value, str) or not re.fullmatch(rf"{prefix}-{_ID_HEX}", value):
-        raise _fail(f"{key}.{kind}", value, f"an id of the form {prefix}- followed by 8 or 17 hex digits")
+        raise refuse(f"{key}.{kind}", value, f"an id of the form {prefix}- followed by 8 or 17 hex digits")
     return FlowLogTarget(kind, resource_id=value)
 
 
@@ -371,13 +379,13 @@ def _targets(reader: _Reader, lab: bool) -> tuple[FlowLogTarget, ...]:
     allowed = 'a list of targets, e.g. [{"vpcId": "vpc-0123456789abcdef0"}, {"vpcTags": {"Team": "core"}}]'
     entries = reader.json(key, list, allowed, [])
     if not entries and not lab:
-        raise _fail(key, entries, f"at least one target when lab is false; {allowed}")
+        raise refuse(key, entries, f"at least one target when lab is false; {allowed}")
     targets = tuple(_target(key, entry) for entry in entries)
     seen: set[tuple] = set()
     for target, entry in zip(targets, entries):
         identity = (target.kind, target.resource_id, tuple(sorted((target.vpc_tags or {}).items())))
         if identity in seen:
-            raise _fail(key, entry, "each target once: this one is listed twice")
+            raise refuse(key, entry, "each target once: this one is listed twice")
         seen.add(identity)
     return targets
 
@@ -385,7 +393,7 @@ def _targets(reader: _Reader, lab: bool) -> tuple[FlowLogTarget, ...]:
 def _bool_option(key: str, entry: Mapping[str, Any], name: str) -> bool:
     value = entry.get(name, False)
     if not isinstance(value, bool):
-        raise _fail(f"{key}.{name}", value, "true or false")
+        raise refuse(f"{key}.{name}", value, "true or false")
     return value
 
 
@@ -393,7 +401,7 @@ def _object_lock(key: str, value: Any) -> ObjectLock:
     allowed = '{"mode": "GOVERNANCE" or "COMPLIANCE", "days": a whole number of days >= 1}'
     if (not isinstance(value, dict) or set(value) != {"mode", "days"} or value["mode"] not in OBJECT_LOCK_MODES
             or not isinstance(value["days"], int) or isinstance(value["days"], bool) or value["days"] < 1):
-        raise _fail(f"{key}.objectLock", value, allowed)
+        raise refuse(f"{key}.objectLock", value, allowed)
     return ObjectLock(value["mode"], value["days"])
 
 
@@ -407,37 +415,37 @@ def _destination(key: str, entry: Any) -> Destination:
                '"hiveCompatiblePartitions": true, "perHourPartition": true, "retentionDays": 365, '
                '"objectLock": {"mode": "GOVERNANCE", "days": 90}} (or "bucketArn" instead of the last two)')
     if not isinstance(entry, dict) or entry.get("type") not in (CLOUD_WATCH_LOGS, S3):
-        raise _fail(key, entry, allowed)
+        raise refuse(key, entry, allowed)
     options = sorted(set(entry) - {"type"})
     if entry["type"] == CLOUD_WATCH_LOGS:
         if options:
-            raise _fail(f"{key}.{options[0]}", entry[options[0]],
+            raise refuse(f"{key}.{options[0]}", entry[options[0]],
                         f"only on an s3 destination: a {CLOUD_WATCH_LOGS} destination takes no options (its "
                         "group is set by logRetentionDays, logKmsKeyArn, createLogKmsKey and protectLogs)")
         return Destination(CLOUD_WATCH_LOGS)
     unknown = [option for option in options if option not in S3_OPTIONS]
     if unknown:
-        raise _fail(f"{key}.{unknown[0]}", entry[unknown[0]], "an s3 option: " + ", ".join(S3_OPTIONS))
+        raise refuse(f"{key}.{unknown[0]}", entry[unknown[0]], "an s3 option: " + ", ".join(S3_OPTIONS))
     file_format = entry.get("fileFormat", "plain-text")
     if file_format not in FILE_FORMATS:
-        raise _fail(f"{key}.fileFormat", file_format, "one of " + ", ".join(FILE_FORMATS))
+        raise refuse(f"{key}.fileFormat", file_format, "one of " + ", ".join(FILE_FORMATS))
     bucket_arn = entry.get("bucketArn")
     if bucket_arn is not None:
         if not isinstance(bucket_arn, str) or not _BUCKET_ARN.match(bucket_arn):
-            raise _fail(f"{key}.bucketArn", bucket_arn,
+            raise refuse(f"{key}.bucketArn", bucket_arn,
                         "an S3 bucket ARN, arn:aws:s3:::<bucket> or arn:aws:s3:::<bucket>/<prefix>")
         given = [option for option in CREATED_BUCKET_OPTIONS if option in entry]
         if given:
-            raise _fail(f"{key}.{given[0]}", entry[given[0]],
+            raise refuse(f"{key}.{given[0]}", entry[given[0]],
                         "unset with bucketArn: the stack creates no bucket, so its owner sets expiry and object lock")
         retention_days = None
     else:
         retention_days = entry.get("retentionDays", 365)
         if not isinstance(retention_days, int) or isinstance(retention_days, bool) or retention_days < 1:
-            raise _fail(f"{key}.retentionDays", retention_days, "a whole number of days >= 1")
+            raise refuse(f"{key}.retentionDays", retention_days, "a whole number of days >= 1")
     object_lock = _object_lock(key, entry["objectLock"]) if "objectLock" in entry else None
     if object_lock and retention_days is not None and object_lock.days > retention_days:
-        raise _fail(f"{key}.objectLock", entry["objectLock"],
+        raise refuse(f"{key}.objectLock", entry["objectLock"],
                     f"days at most retentionDays ({retention_days}): expiry cannot remove locked records")
     return Destination(S3, file_format=file_format,
                        hive_compatible_partitions=_bool_option(key, entry, "hiveCompatiblePartitions"),
@@ -452,12 +460,12 @@ def _destinations(reader: _Reader) -> tuple[Destination, ...]:
     if entries is None:
         return DEFAULT_DESTINATIONS
     if not entries:
-        raise _fail(key, entries, f'at least one destination, e.g. [{{"type": "{CLOUD_WATCH_LOGS}"}}]')
+        raise refuse(key, entries, f'at least one destination, e.g. [{{"type": "{CLOUD_WATCH_LOGS}"}}]')
     destinations = tuple(_destination(key, entry) for entry in entries)
     keys = [destination.key for destination in destinations]
     for destination, entry in zip(destinations, entries):
         if keys.count(destination.key) > 1:
-            raise _fail(key, entry, "each destination once: one CloudWatch Logs group, one created bucket and "
+            raise refuse(key, entry, "each destination once: one CloudWatch Logs group, one created bucket and "
                                     "each bucketArn once")
     return destinations
 
@@ -470,7 +478,7 @@ def _targets_fit(targets: tuple[FlowLogTarget, ...], log_fields: tuple[str, ...]
         label = f"{target.kind} {target.resource_id or dict(target.vpc_tags or {})}"
         if target.is_transit_gateway:
             if aggregation_interval != TRANSIT_GATEWAY_INTERVAL:
-                raise _fail("aggregationInterval", aggregation_interval,
+                raise refuse("aggregationInterval", aggregation_interval,
                             f"{TRANSIT_GATEWAY_INTERVAL} when flowLogTargets has a transit gateway ({label})")
             wrong = fields_outside(log_fields, TRANSIT_GATEWAY_FIELDS)
             where = "transit gateway"
@@ -478,7 +486,7 @@ def _targets_fit(targets: tuple[FlowLogTarget, ...], log_fields: tuple[str, ...]
             wrong = fields_outside(log_fields, VPC_FIELDS)
             where = "VPC, subnet or ENI"
         if wrong:
-            raise _fail("logFormat", shown_format,
+            raise refuse("logFormat", shown_format,
                         f"fields a {where} flow log can record, for flowLogTargets {label}: drop "
                         + ", ".join(wrong))
 
@@ -487,18 +495,8 @@ def _lab_keys_absent(reader: _Reader) -> None:
     for key in LAB_ONLY_KEYS:
         value = reader.raw(key)
         if value is not None:
-            raise _fail(key, SECRET_PLACEHOLDER if key == "sshPublicKey" else value,
+            raise refuse(key, SECRET_PLACEHOLDER if key == "sshPublicKey" else value,
                         "unset when lab is false: it configures the lab's network and hosts, which are not created")
-
-
-def _ssh_public_key(reader: _Reader) -> str | None:
-    """The key as given; never echoed when refused, since stacks often keep it as a secret."""
-    key = "sshPublicKey"
-    text = reader.raw(key)
-    if text is not None and text != SECRET_PLACEHOLDER and not _SSH_PUBLIC_KEY.match(text.strip()):
-        raise pulumi.RunError(f"config {PROJECT}:{key} (value not shown) is invalid: an OpenSSH public key "
-                              "line such as the contents of ~/.ssh/id_ed25519.pub")
-    return text
 
 
 # The project's config keys: type, description and default, as Pulumi.yaml declares them.
@@ -521,11 +519,27 @@ CONFIG_KEYS: Mapping[str, tuple[str, str, Any]] = MappingProxyType({
     "monitoring": ("boolean", "Metric filters, alarms, dashboard and saved queries", True),
     "alertEmails": ("array", "E-mail addresses subscribed to the alarm topic", []),
     "alarms": ("object", "Alarm overrides: rejectedFlows, rejectedPackets, externalSsh", None),
+    # Hosts and alerting hardening.
+    "amiId": ("string", "AMI of the hosts, pinned; empty means the current Amazon Linux 2023, kept once "
+                        "launched", None),
+    "publicHosts": ("boolean", "Hosts get public IPs in public subnets (the lab's design); false keeps "
+                               "them private", True),
+    "encryptAlarmTopic": ("boolean", "Encrypt the alarm topic with a customer-managed KMS key that "
+                                     "CloudWatch alarms may use", False),
     "lab": ("boolean", "Create the lab's network and hosts and put a flow log on its VPC", True),
     "flowLogTargets": ("array", "Existing VPCs, subnets, ENIs and transit gateways (or VPCs by tag) to log", []),
     "destinations": ("array", "Where flow logs deliver: cloud-watch-logs and/or s3", None),
     "internalCidr": ("string", "Range monitoring counts as inside (external SSH); defaults to vpcCidr", None),
 })
+
+
+def _hardening(reader: _Reader) -> dict[str, Any]:
+    """The hosts and alerting keys, as Settings fields."""
+    ami_id = reader.raw("amiId")
+    if ami_id is not None and not re.fullmatch(r"ami-(?:[0-9a-f]{8}|[0-9a-f]{17})", ami_id):
+        raise refuse("amiId", ami_id, "an AMI ID such as ami-0123456789abcdef0, or empty to look it up")
+    return {"ami_id": ami_id, "public_hosts": reader.boolean("publicHosts", default=True),
+            "encrypt_alarm_topic": reader.boolean("encryptAlarmTopic", default=False)}
 
 
 def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
@@ -536,7 +550,7 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
     reader = _Reader(values)
     region = values.get("aws:region") or ""
     if not re.match(r"^[a-z]{2}(-[a-z]+)+-\d$", region):
-        raise pulumi.RunError(f"config aws:region = {json.dumps(region or None)} is invalid: "
+        raise pulumi.RunError(f"config aws:region = {shown(region or None)} is invalid: "
                               "set it to an AWS region such as ap-northeast-1")
     lab = reader.boolean("lab", default=True)
     if not lab:
@@ -554,33 +568,38 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
     if internal_cidr is not None:
         internal_cidr = str(_network("internalCidr", internal_cidr))
     if monitoring.enabled and not any(d.type == CLOUD_WATCH_LOGS for d in destinations):
-        raise _fail("monitoring", "true", f"false when destinations has no {CLOUD_WATCH_LOGS} entry: metric "
+        raise refuse("monitoring", "true", f"false when destinations has no {CLOUD_WATCH_LOGS} entry: metric "
                                           "filters and queries read the CloudWatch Logs group")
     if monitoring.enabled and not lab and internal_cidr is None:
-        raise _fail("internalCidr", None, "a CIDR block monitoring counts as inside (e.g. 10.0.0.0/8) when lab is "
+        raise refuse("internalCidr", None, "a CIDR block monitoring counts as inside (e.g. 10.0.0.0/8) when lab is "
                                           "false, or set monitoring to false")
     kms_key_arn = _kms_key_arn(reader)
     create_kms_key = reader.boolean("createLogKmsKey", default=False)
     if kms_key_arn and create_kms_key:
-        raise _fail("createLogKmsKey", "true", "false when logKmsKeyArn is set (use one or the other)")
+        raise refuse("createLogKmsKey", "true", "false when logKmsKeyArn is set (use one or the other)")
     if create_kms_key and not any(d.type == CLOUD_WATCH_LOGS for d in destinations):
-        raise _fail("createLogKmsKey", "true", f"false without a {CLOUD_WATCH_LOGS} destination, whose component "
+        raise refuse("createLogKmsKey", "true", f"false without a {CLOUD_WATCH_LOGS} destination, whose component "
                                                "owns the key; give logKmsKeyArn to encrypt an s3 bucket")
-    ssh_public_key = _ssh_public_key(reader)
+    ssh_public_key = reader.raw("sshPublicKey")
     key_pair_name = reader.raw("keyPairName")
     if ssh_public_key and key_pair_name:
-        raise _fail("keyPairName", key_pair_name, "unset when sshPublicKey is set (use one or the other)")
+        raise refuse("keyPairName", key_pair_name, "unset when sshPublicKey is set (use one or the other)")
+    if ssh_public_key:
+        check_ssh_public_key(ssh_public_key)
     instance_type = reader.raw("instanceType") or "t3.micro"
-    if lab and not re.match(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", instance_type):
-        raise _fail("instanceType", instance_type, "an EC2 instance type such as t3.micro")
+    if lab:
+        check_instance_type(instance_type)
+    ssh_allowed_cidrs = _cidr_list(reader, "sshAllowedCidrs", None) if lab else ()
+    http_allowed_cidrs = _cidr_list(reader, "httpAllowedCidrs", ["0.0.0.0/0"]) if lab else ()
+    check_ingress_rule_count({"sshAllowedCidrs": ssh_allowed_cidrs, "httpAllowedCidrs": http_allowed_cidrs})
     return Settings(
         stack=stack,
         region=region,
         lab=lab,
         vpc_cidr=str(vpc) if vpc else None,
         subnet_cidrs=_subnets(reader, vpc) if vpc else (),
-        ssh_allowed_cidrs=_cidr_list(reader, "sshAllowedCidrs", None) if lab else (),
-        http_allowed_cidrs=_cidr_list(reader, "httpAllowedCidrs", ["0.0.0.0/0"]) if lab else (),
+        ssh_allowed_cidrs=ssh_allowed_cidrs,
+        http_allowed_cidrs=http_allowed_cidrs,
         instance_type=instance_type,
         traffic_type=reader.choice("trafficType", TRAFFIC_TYPES, "ALL"),
         aggregation_interval=aggregation_interval,
@@ -597,16 +616,33 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
         flow_log_targets=targets,
         destinations=destinations,
         internal_cidr=internal_cidr,
+        **_hardening(reader),
     )
 
 
 def load_settings() -> Settings:
-    """Settings of the running stack, read from Pulumi config; secret values stay secret."""
+    """Settings of the running stack, read from Pulumi config; secret values stay secret.
+
+    Every value of a key the stack marks secret (a whole `secure:` value, or one nested in it)
+    reaches the resources as a secret output, so the state holds it encrypted.
+    """
     values = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
     settings = settings_from_config(pulumi.get_stack(), values)
-    if settings.ssh_public_key and pulumi.runtime.is_config_secret(f"{PROJECT}:sshPublicKey"):
-        return replace(settings, ssh_public_key=pulumi.Output.secret(settings.ssh_public_key))
-    return settings
+    return secrets_kept(settings, lambda key: pulumi.runtime.is_config_secret(f"{PROJECT}:{key}"))
+
+
+def secrets_kept(settings: Settings, is_secret: Callable[[str], bool]) -> Settings:
+    """`settings` with the values of each secret key wrapped in `pulumi.Output.secret`."""
+    changes: dict[str, Any] = {}
+    for key, name in (("sshPublicKey", "ssh_public_key"), ("keyPairName", "key_pair_name")):
+        if getattr(settings, name) and is_secret(key):
+            changes[name] = pulumi.Output.secret(getattr(settings, name))
+    if settings.tags and is_secret("tags"):
+        # Tag names stay plain (a resource's tags map cannot be one secret); their values do not.
+        changes["tags"] = MappingProxyType({name: pulumi.Output.secret(value) for name, value in settings.tags.items()})
+    if settings.monitoring.alert_emails and is_secret("alertEmails"):
+        changes["monitoring"] = replace(settings.monitoring, alert_emails_secret=True)
+    return replace(settings, **changes)
 
 
 def config_from_stack_file(path: Path) -> dict[str, str]:
@@ -621,18 +657,11 @@ def config_from_stack_file(path: Path) -> dict[str, str]:
 
 def secret_keys_of_stack_file(path: Path) -> list[str]:
     """Keys whose values are `secure:` in a stack file."""
-    return [_qualified(key) for key, value in _stack_file_config(path).items() if _is_secure(value)]
+    return [_qualified(key) for key, value in _stack_file_config(path).items() if hide_nested_secrets(value)[1]]
 
 
 def _stack_file_config(path: Path) -> dict[str, Any]:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as error:
-        raise pulumi.RunError(f"{path}: cannot read the stack file: {error}") from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if not isinstance(config, dict):
-        raise pulumi.RunError(f"{path}: expected a top-level 'config' mapping")
-    return config
+    return read_stack_config(path)
 
 
 def stack_file_of(stack: str) -> Path:
@@ -657,13 +686,8 @@ def _qualified(key: str) -> str:
     return key if ":" in key else f"{PROJECT}:{key}"
 
 
-def _is_secure(value: Any) -> bool:
-    return isinstance(value, dict) and set(value) == {"secure"}
-
-
 def _as_config_string(value: Any) -> str:
-    if _is_secure(value):
-        return SECRET_PLACEHOLDER
+    value, _ = hide_nested_secrets(value)
     if isinstance(value, str):
         return value
     if isinstance(value, bool):

@@ -47,6 +47,11 @@ def format_string(fields: tuple[str, ...]) -> str:
     return " ".join(f"${{{field}}}" for field in fields)
 
 
+def _cut(text: str, limit: int = 60) -> str:
+    """A token as an error quotes it: a pasted value can be any length."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def parse_log_format(log_format: str | None) -> tuple[str, ...]:
     """Field names of a `logFormat` string, in order; the default fields when it is empty."""
     if log_format is None or not log_format.strip():
@@ -56,10 +61,10 @@ def parse_log_format(log_format: str | None) -> tuple[str, ...]:
     for token in tokens:
         match = _TOKEN.fullmatch(token)
         if not match:
-            raise LogFormatError(f"'{token}' is not a ${{field}} token")
+            raise LogFormatError(f"'{_cut(token)}' is not a ${{field}} token")
         field = match.group(1)
         if field not in FIELDS:
-            raise LogFormatError(f"unknown field '{field}'")
+            raise LogFormatError(f"unknown field '{_cut(field)}'")
         if field in fields:
             raise LogFormatError(f"field '{field}' appears twice")
         fields.append(field)

@@ -22,8 +22,16 @@ LOG_STATUSES = ("OK", "NODATA", "SKIPDATA")
 # Intervals in which no traffic was recorded: nothing arrived, or records were skipped.
 GAP_STATUSES = ("NODATA", "SKIPDATA")
 
-# Whole numbers: the fields AWS types as integers in Parquet delivery.
-INTEGER_FIELDS = frozenset(name for name, spec in FIELDS.items() if spec.parquet_type in ("INT_32", "INT_64"))
+# The signed range of each Parquet integer type AWS delivers fields as.
+PARQUET_INTEGER_MAXIMUM: Mapping[str, int] = MappingProxyType({"INT_32": 2**31 - 1, "INT_64": 2**63 - 1})
+# Whole numbers: the fields AWS types as integers in Parquet delivery, each with its largest value.
+INTEGER_MAXIMUM: Mapping[str, int] = MappingProxyType({
+    name: PARQUET_INTEGER_MAXIMUM[spec.parquet_type] for name, spec in FIELDS.items()
+    if spec.parquet_type in PARQUET_INTEGER_MAXIMUM
+})
+INTEGER_FIELDS = frozenset(INTEGER_MAXIMUM)
+# AWS separates values with one ASCII space; other whitespace (a no-break space, a tab) is data.
+SEPARATOR = " "
 # Refused where AWS allows only these codes, so a record read in the wrong format fails loudly.
 ENUMERATED_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType({
     name: codes for name in KNOWN_FIELDS if (codes := enumerated_values(name))
@@ -77,15 +85,26 @@ def _check_format(fields: tuple[str, ...]) -> None:
     parse_log_format(format_string(fields))  # raises LogFormatError, a ValueError, otherwise
 
 
+def _short(text: str, limit: int = 400) -> str:
+    """Text quoted in an error, cut short: a malformed line can be arbitrarily long."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _value(name: str, text: str, line: str) -> Value:
     if text == MISSING:
         return None
-    if name in INTEGER_FIELDS:
-        if not (text.isascii() and text.isdigit()):
-            raise RecordFormatError(f"field '{name}' is '{text}', not a whole number, in record {line!r}")
+    if not text:
+        raise RecordFormatError(f"field '{name}' is empty (two spaces in a row?) in record '{_short(line)}'")
+    maximum = INTEGER_MAXIMUM.get(name)
+    if maximum is not None:
+        # Length first: int() of thousands of digits is slow, and Python refuses past 4,300.
+        if not (text.isascii() and text.isdigit()) or len(text) > len(str(maximum)) or int(text) > maximum:
+            raise RecordFormatError(f"field '{name}' is '{_short(text, 24)}', not a whole number "
+                                    f"from 0 to {maximum}, in record '{_short(line)}'")
     allowed = ENUMERATED_FIELDS.get(name)
     if allowed is not None and text not in allowed:
-        raise RecordFormatError(f"field '{name}' is '{text}', not one of {', '.join(allowed)}, in record {line!r}")
+        raise RecordFormatError(f"field '{name}' is '{_short(text, 40)}', not one of {', '.join(allowed)}, "
+                                f"in record '{_short(line)}'")
     return int(text) if name in INTEGER_FIELDS else text
 
 
@@ -93,10 +112,11 @@ def parse_record(line: str, fields: tuple[str, ...] = DEFAULT_FIELDS) -> FlowRec
     """Parse one space-separated record written in `fields` order (AWS's default when omitted)."""
     fields = tuple(fields)
     _check_format(fields)
-    texts = line.split()
+    line = line.rstrip("\r\n")
+    texts = line.split(SEPARATOR) if line else []
     if len(texts) != len(fields):
         raise RecordFormatError(f"record has {len(texts)} values but the format '{format_string(fields)}' "
-                                f"has {len(fields)} fields: {line!r}")
+                                f"has {len(fields)} fields: '{_short(line)}'")
     values = {name: _value(name, text, line) for name, text in zip(fields, texts)}
     typed = {attribute: values.get(name) for attribute, name in ATTRIBUTE_FIELDS.items()}
     return FlowRecord(values=MappingProxyType(values), **typed)

@@ -13,7 +13,7 @@ PACK_DIR = str(Path(__file__).resolve().parent)
 if PACK_DIR not in sys.path:
     sys.path.insert(0, PACK_DIR)
 
-from rules import athena, buckets, flow_logs, instances, log_groups, metric_filters, network, tags  # noqa: E402
+from rules import alerts, athena, buckets, flow_logs, instances, log_groups, metric_filters, network, tags  # noqa: E402
 
 PolicyPack(
     name="vpc-flow-logs",
@@ -27,6 +27,7 @@ PolicyPack(
         *network.POLICIES,
         *instances.POLICIES,
         *tags.POLICIES,
+        *alerts.POLICIES,
         *athena.POLICIES,
     ],
 )

@@ -27,8 +27,14 @@ POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 INSTANCE = "aws:ec2/instance:Instance"
+INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+SUBNET = "aws:ec2/subnet:Subnet"
+TOPIC = "aws:sns/topic:Topic"
+KMS_KEY = "aws:kms/key:Key"
+SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 
 
 def urn(type_: str, name: str) -> str:
@@ -147,10 +153,28 @@ def legacy_rule(name: str, direction: str, port: int, cidr: str, description: st
                                         "description": description})
 
 
-def instance(name: str = "host", *, http_tokens: str = "required", encrypted: bool = True) -> dict:
+def instance(name: str = "host", *, http_tokens: str = "required", encrypted: bool = True,
+             profile_urn: Optional[str] = None, **inputs: Any) -> dict:
     return resource(INSTANCE, name, {"ami": "ami-0123", "instanceType": "t3.micro", "tags": TAGS,
                                      "metadataOptions": {"httpTokens": http_tokens},
-                                     "rootBlockDevice": {"encrypted": encrypted}})
+                                     "rootBlockDevice": {"encrypted": encrypted}, **inputs},
+                    dependencies={"iamInstanceProfile": [profile_urn]} if profile_urn else None)
+
+
+def ssm_profile(policy_arn: str = SSM_CORE) -> list[dict]:
+    """A role for EC2 with a managed policy attached, and the instance profile that carries it."""
+    role = resource(ROLE, "host-role", {"assumeRolePolicy": "{}", "tags": TAGS})
+    attachment = resource(POLICY_ATTACHMENT, "host-role-ssm", {"role": "host-role", "policyArn": policy_arn},
+                          dependencies={"role": [role["urn"]]})
+    profile = resource(INSTANCE_PROFILE, "host-profile", {"role": "host-role", "tags": TAGS},
+                       dependencies={"role": [role["urn"]]})
+    return [role, attachment, profile]
+
+
+def managed_instance(name: str = "host", **inputs: Any) -> list[dict]:
+    """An instance reachable through SSM Session Manager, with its profile."""
+    profile = ssm_profile()
+    return [*profile, instance(name, profile_urn=profile[-1]["urn"], **inputs)]
 
 
 def compliant_stack() -> list[dict]:
@@ -158,7 +182,7 @@ def compliant_stack() -> list[dict]:
     flow = delivery()
     return [*flow.resources, default_group(flow.vpc["urn"]),
             security_group("web-sg", [inline_entry(80, "10.0.0.0/8")], [inline_entry(443, "0.0.0.0/0")]),
-            ingress_rule("ssh-in", 22, "203.0.113.0/24"), instance(), *s3_delivery()]
+            ingress_rule("ssh-in", 22, "203.0.113.0/24"), *managed_instance(), *s3_delivery()]
 
 
 def replaced(resources: list[dict], new: dict) -> list[dict]:

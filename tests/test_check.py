@@ -157,6 +157,31 @@ def test_unreadable_policy_config_exits_3_without_traceback(tmp_path, monkeypatc
     assert (code, rendering, violations) == (check.EXIT_GATE_BROKEN, None, [])
 
 
+def test_a_four_subnet_us_east_1_stack_is_accepted_with_the_regions_real_zones(tmp_path):
+    path = broken_prod(tmp_path, subnetCidrs=[f"10.20.{i}.0/24" for i in range(4)])
+    document = yaml.safe_load(path.read_text())
+    document["config"]["aws:region"] = "us-east-1"
+    path.write_text(yaml.safe_dump(document))
+    code, rendering, violations = check.check(path)
+    assert code == check.EXIT_OK, [(v.policy, v.message) for v in violations]
+    zones = {s.name: s.inputs["availabilityZone"] for s in rendering.by_type("aws:ec2/subnet:Subnet")}
+    assert zones == {f"prod-public-{i}": f"us-east-1{letter}" for i, letter in enumerate("abcd")}, zones
+
+
+def test_more_subnets_than_the_regions_real_zones_exits_2(tmp_path):
+    path = broken_prod(tmp_path, subnetCidrs=[f"10.20.{i}.0/24" for i in range(4)])
+    code, rendering, _ = check.check(path)
+    assert (code, rendering) == (check.EXIT_CONFIG, None), "ap-northeast-1 has three zones in AWS"
+
+
+def test_a_region_aws_does_not_have_exits_2_naming_it(tmp_path, capsys):
+    path = broken_prod(tmp_path)
+    path.write_text(path.read_text().replace("ap-northeast-1", "xx-nowhere-1"))
+    code, _, _ = check.check(path)
+    assert code == check.EXIT_CONFIG and "config aws:region = 'xx-nowhere-1' is not an AWS region" in \
+        capsys.readouterr().err
+
+
 def test_s3_destination_with_a_non_bucket_arn_exits_2_naming_key_value_and_rule(tmp_path):
     arn = "arn:aws:logs:ap-northeast-1:123456789012:log-group:x"
     result = run_check(broken_prod(tmp_path, destinations=[{"type": "cloud-watch-logs"},

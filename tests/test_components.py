@@ -218,8 +218,44 @@ def test_ami_is_looked_up_not_hard_coded():
     assert "aws:ssm/getParameter:getParameter" in web().invokes
 
 
+def instance_options(**overrides) -> dict[str, pulumi.ResourceOptions]:
+    """The options each instance is registered with, as a stack transformation sees them."""
+    seen: dict[str, pulumi.ResourceOptions] = {}
+
+    def remember(args: pulumi.ResourceTransformationArgs):
+        if args.type_ == "aws:ec2/instance:Instance":
+            seen[args.name] = args.opts
+        return None
+
+    def build():
+        pulumi.runtime.register_stack_transformation(remember)
+        args = dict(vpc_id="vpc-0123", subnet_ids=["subnet-a", "subnet-b"], ssh_allowed_cidrs=["203.0.113.0/24"],
+                    http_allowed_cidrs=["0.0.0.0/0"], instance_type="t3.micro", tags=TAGS)
+        WebServers("lab-web", WebServersArgs(**{**args, **overrides}))
+
+    render_component(build)
+    return seen
+
+
+def test_a_looked_up_ami_is_kept_when_amazon_linux_publishes_a_new_one():
+    options = instance_options()
+    assert options and all(o.ignore_changes == ["ami"] for o in options.values()), options
+
+
+def test_a_pinned_ami_is_used_as_is_and_rolls_the_hosts_when_changed():
+    pinned = "ami-0fedcba9876543210"
+    rendering = render_component(lambda: WebServers("lab-web", WebServersArgs(
+        vpc_id="vpc-0123", subnet_ids=["subnet-a"], ssh_allowed_cidrs=[], http_allowed_cidrs=["0.0.0.0/0"],
+        instance_type="t3.micro", tags=TAGS, ami_id=pinned)))
+    assert "aws:ssm/getParameter:getParameter" not in rendering.invokes
+    assert [i.inputs["ami"] for i in rendering.by_type("aws:ec2/instance:Instance")] == [pinned]
+    options = instance_options(ami_id=pinned)
+    assert all(not o.ignore_changes for o in options.values()), options
+
+
 @pytest.mark.parametrize("instance_type, arch", [("t3.micro", "x86_64"), ("t4g.small", "arm64"),
-                                                 ("c7gn.large", "arm64"), ("m5.large", "x86_64")])
+                                                 ("c7gn.large", "arm64"), ("m5.large", "x86_64"),
+                                                 ("a1.medium", "arm64")])
 def test_ami_architecture_follows_instance_type(instance_type, arch):
     assert ami_architecture(instance_type) == arch
 

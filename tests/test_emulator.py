@@ -219,7 +219,8 @@ def test_iam_accepted_the_trust_policy_and_the_least_privilege_delivery_policy(a
     iam = deployment.client("iam")
     role_name = deployment.role_name()
     trust = iam.get_role(RoleName=role_name)["Role"]["AssumeRolePolicyDocument"]
-    assert trust == json.loads(deployment.rendering.one(ROLE).inputs["assumeRolePolicy"])
+    (flow_log_role,) = [r for r in deployment.rendering.by_type(ROLE) if r.name.endswith("-flow-logs-role")]
+    assert trust == json.loads(flow_log_role.inputs["assumeRolePolicy"])
     (statement,) = trust["Statement"]
     account_id = deployment.client("sts").get_caller_identity()["Account"]
     assert statement["Principal"] == {"Service": FLOW_LOGS_SERVICE} and statement["Action"] == "sts:AssumeRole"

@@ -22,10 +22,11 @@ import pytest
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from tests.conftest import STACKS
-from tests.policy_fixtures import (DEFAULT_COLUMNS, PACK, ROLE, TAGS, attached_policy, bucket_policy_document,
-                                   compliant_stack, default_group, delivery, ingress_rule, inline_entry, instance,
-                                   legacy_rule, log_group, permissions, replaced, resource, s3_delivery,
-                                   s3_parquet_delivery, security_group, trust, vpc, workgroup)
+from tests.policy_fixtures import (ACCOUNT, DEFAULT_COLUMNS, EGRESS_RULE, KMS_KEY, PACK, ROLE, SUBNET, TAGS, TOPIC,
+                                   attached_policy, bucket_policy_document, compliant_stack, default_group, delivery,
+                                   ingress_rule, inline_entry, instance, legacy_rule, log_group, managed_instance,
+                                   permissions, replaced, resource, s3_delivery, s3_parquet_delivery, security_group,
+                                   ssm_profile, trust, vpc, workgroup)
 from tools.analyzer import PolicyPackError, PolicyPackSession, Violation, load_policy_config
 from tools.render import UNKNOWN
 
@@ -35,17 +36,21 @@ ALL_RULES = {
     "ssh-not-open-to-world", "http-open-to-world", "ec2-imdsv2-required", "ec2-root-volume-encrypted",
     "security-group-rules-described", "default-security-group-closed", "required-tags",
     "metric-filter-matches-log-format", "athena-workgroup-results-encrypted", "glue-table-matches-log-format",
+    "world-ingress-only-to-services", "egress-unrestricted",
+    "instance-ssm-managed", "public-exposure-declared", "alarm-topic-encrypted",
     "flow-log-bucket-public-access-blocked", "flow-log-bucket-encrypted",
     "flow-log-bucket-tls-only", "flow-log-bucket-delivery-scoped", "flow-log-bucket-expires-records",
     "flow-log-bucket-versioned", "transit-gateway-flow-log-interval",
 }
-LAB_ADVISORY = {"ssh-not-open-to-world", "http-open-to-world", "log-group-encrypted", "log-group-protected"}
+LAB_ADVISORY = {"ssh-not-open-to-world", "http-open-to-world", "log-group-encrypted", "log-group-protected",
+                "egress-unrestricted", "alarm-topic-encrypted"}
 ADVISORY_BY_STACK = {
     "lab": LAB_ADVISORY,
     "local": LAB_ADVISORY,
-    "dev": {"http-open-to-world", "log-group-encrypted", "log-group-protected"},
-    "prod": {"http-open-to-world"},
-    "audit": {"http-open-to-world"},
+    "dev": {"http-open-to-world", "log-group-encrypted", "log-group-protected", "egress-unrestricted",
+            "alarm-topic-encrypted"},
+    "prod": {"http-open-to-world", "egress-unrestricted"},
+    "audit": {"http-open-to-world", "egress-unrestricted"},
 }
 MINIMUM_RETENTION_BY_STACK = {"lab": 1, "local": 1, "dev": 30, "prod": 365, "audit": 90}
 
@@ -280,6 +285,142 @@ def test_instance_accepting_imdsv1_fails(pack):
 def test_instance_with_unencrypted_root_volume_fails(pack):
     culprit = instance(encrypted=False)
     assert_flags(pack, "ec2-root-volume-encrypted", [culprit], culprit)
+
+
+# world-ingress-only-to-services
+
+@pytest.mark.parametrize("compliant", [
+    ingress_rule("ssh-world", 22, "0.0.0.0/0"),
+    ingress_rule("http-world-v6", 80, "::/0"),
+    ingress_rule("rdp-office", 3389, "203.0.113.0/24"),
+    security_group("web-sg", [inline_entry(80, "0.0.0.0/0"), inline_entry(5432, "10.0.0.0/8")]),
+], ids=lambda r: r["name"])
+def test_world_ingress_to_a_declared_service_passes(pack, compliant):
+    assert violations_of(pack, "world-ingress-only-to-services", [compliant]) == []
+
+
+@pytest.mark.parametrize("culprit", [
+    ingress_rule("rdp-v4", 3389, "0.0.0.0/0"),
+    ingress_rule("rdp-v6", 3389, "::/0"),
+    ingress_rule("range-with-80", 80, "0.0.0.0/0", to_port=443),
+    ingress_rule("all-protocols", 0, "::/0", protocol="-1"),
+    ingress_rule("udp-80", 80, "0.0.0.0/0", protocol="udp"),
+    security_group("inline-db", [inline_entry(5432, "0.0.0.0/0")]),
+    legacy_rule("legacy-rdp", "ingress", 3389, "::/0"),
+], ids=lambda r: r["name"])
+def test_world_ingress_to_any_other_port_fails(pack, culprit):
+    assert_flags(pack, "world-ingress-only-to-services", [culprit], culprit)
+
+
+def test_declared_service_ports_come_from_config():
+    with PolicyPackSession(PACK, "test", policy_config={
+            "all": "mandatory", "world-ingress-only-to-services": {"servicePorts": [443]}}) as session:
+        https, http = ingress_rule("https", 443, "0.0.0.0/0"), ingress_rule("http", 80, "0.0.0.0/0")
+        assert [v.urn for v in violations_of(session, "world-ingress-only-to-services", [https, http])] == \
+            [http["urn"]]
+
+
+# egress-unrestricted
+
+def egress_rule(name: str, description: str, protocol: str = "-1", cidr: str = "0.0.0.0/0", port: int = 0) -> dict:
+    inputs = {"securityGroupId": "sg-0123", "ipProtocol": protocol, "cidrIpv6" if ":" in cidr else "cidrIpv4": cidr,
+              "description": description, "tags": TAGS}
+    if protocol != "-1":
+        inputs.update(fromPort=port, toPort=port)
+    return resource(EGRESS_RULE, name, inputs)
+
+
+@pytest.mark.parametrize("compliant", [
+    egress_rule("https-out", "package mirrors", protocol="tcp", port=443),
+    egress_rule("vpc-out", "inside the VPC", cidr="10.0.0.0/16"),
+], ids=lambda r: r["name"])
+def test_narrow_egress_is_not_reported(pack, compliant):
+    assert violations_of(pack, "egress-unrestricted", [compliant]) == []
+
+
+@pytest.mark.parametrize("culprit", [
+    egress_rule("all-out", "package installs and replies"),
+    egress_rule("all-out-v6", "package installs and replies", cidr="::/0"),
+    security_group("inline-all-out", [], [{"protocol": "-1", "fromPort": 0, "toPort": 0,
+                                           "cidrBlocks": ["0.0.0.0/0"], "description": "package installs and replies"}]),
+], ids=lambda r: r["name"])
+def test_unrestricted_egress_is_reported_with_its_reason(pack, culprit):
+    violation = assert_flags(pack, "egress-unrestricted", [culprit], culprit)
+    assert "'package installs and replies'" in violation.message
+
+
+# instance-ssm-managed
+
+def test_instance_with_an_ssm_profile_passes(pack):
+    assert violations_of(pack, "instance-ssm-managed", managed_instance()) == []
+
+
+def test_instance_without_a_profile_fails(pack):
+    culprit = instance()
+    assert_flags(pack, "instance-ssm-managed", [culprit], culprit)
+
+
+def test_instance_whose_profile_lacks_the_ssm_policy_fails(pack):
+    profile = ssm_profile(policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    culprit = instance(profile_urn=profile[-1]["urn"])
+    assert_flags(pack, "instance-ssm-managed", [*profile, culprit], culprit)
+
+
+# public-exposure-declared
+
+@pytest.mark.parametrize("compliant", [
+    instance("private"),
+    instance("declared", associatePublicIpAddress=True, tags={**TAGS, "Exposure": "public"}),
+    resource(SUBNET, "declared-subnet", {"mapPublicIpOnLaunch": True, "tags": {**TAGS, "Exposure": "public"}}),
+    resource(SUBNET, "private-subnet", {"mapPublicIpOnLaunch": False, "tags": TAGS}),
+], ids=lambda r: r["name"])
+def test_declared_or_private_exposure_passes(pack, compliant):
+    assert violations_of(pack, "public-exposure-declared", [compliant]) == []
+
+
+@pytest.mark.parametrize("culprit", [
+    instance("undeclared", associatePublicIpAddress=True),
+    resource(SUBNET, "undeclared-subnet", {"mapPublicIpOnLaunch": True, "tags": TAGS}),
+], ids=lambda r: r["name"])
+def test_undeclared_public_ips_fail(pack, culprit):
+    assert_flags(pack, "public-exposure-declared", [culprit], culprit)
+
+
+# alarm-topic-encrypted
+
+def topic_key_policy(actions: list[str]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"}, "Action": actions,
+         "Resource": "*"}]})
+
+
+def encrypted_topic(actions: list[str]) -> list[dict]:
+    key = resource(KMS_KEY, "alerts-key", {"policy": topic_key_policy(actions), "tags": TAGS})
+    topic = resource(TOPIC, "alerts", {"kmsMasterKeyId": UNKNOWN, "tags": TAGS},
+                     dependencies={"kmsMasterKeyId": [key["urn"]]})
+    return [key, topic]
+
+
+def test_topic_under_a_key_alarms_may_use_passes_with_the_arn_still_unknown(pack):
+    assert violations_of(pack, "alarm-topic-encrypted", encrypted_topic(["kms:Decrypt", "kms:GenerateDataKey*"])) \
+        == []
+
+
+def test_unencrypted_topic_fails(pack):
+    culprit = resource(TOPIC, "alerts", {"tags": TAGS})
+    assert_flags(pack, "alarm-topic-encrypted", [culprit], culprit)
+
+
+def test_topic_under_the_aws_managed_key_fails(pack):
+    culprit = resource(TOPIC, "alerts", {"kmsMasterKeyId": "alias/aws/sns", "tags": TAGS})
+    assert_flags(pack, "alarm-topic-encrypted", [culprit], culprit)
+
+
+def test_topic_whose_key_does_not_let_alarms_publish_fails(pack):
+    resources = encrypted_topic(["kms:Decrypt"])
+    violation = assert_flags(pack, "alarm-topic-encrypted", resources, resources[-1])
+    assert "kms:GenerateDataKey" in violation.message
 
 
 # security-group-rules-described

@@ -41,7 +41,9 @@ def test_every_lab_stack_renders_its_whole_lab(rendered, stack):
     assert types.count("aws:ec2/vpc:Vpc") == 1
     assert types.count("aws:ec2/subnet:Subnet") == len(settings.subnet_cidrs)
     assert types.count("aws:ec2/instance:Instance") == len(settings.subnet_cidrs)
-    assert types.count(LOG_GROUP) == types.count(ROLE) == 1
+    assert types.count(LOG_GROUP) == 1
+    # The flow logs' delivery role and the hosts' SSM role.
+    assert types.count(ROLE) == 2
     assert types.count(FLOW_LOG) == len(settings.destinations), stack
 
 
@@ -126,7 +128,7 @@ def test_stack_transformation_sees_the_replacement_contract():
 def test_role_trusts_only_the_flow_logs_service_for_this_account(rendered, stack):
     rendering = rendered(stack)
     settings = settings_from_stack_file(stack_file(stack))
-    (statement,) = json.loads(rendering.one(ROLE).inputs["assumeRolePolicy"])["Statement"]
+    (statement,) = json.loads(flow_log_role(rendering).inputs["assumeRolePolicy"])["Statement"]
     assert statement["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert statement["Action"] == "sts:AssumeRole"
     account = statement["Condition"]["StringEquals"]["aws:SourceAccount"]
@@ -154,7 +156,7 @@ def test_flow_log_is_wired_by_reference_not_by_name(rendered, stack):
     flow_log = cloud_watch_flow_log(rendering)
     assert flow_log.dependencies["vpcId"] == [rendering.one("aws:ec2/vpc:Vpc").urn], flow_log.urn
     assert flow_log.dependencies["logDestination"] == [rendering.one(LOG_GROUP).urn], flow_log.urn
-    assert flow_log.dependencies["iamRoleArn"] == [rendering.one(ROLE).urn], flow_log.urn
+    assert flow_log.dependencies["iamRoleArn"] == [flow_log_role(rendering).urn], flow_log.urn
 
 
 @pytest.mark.parametrize("stack", LAB_STACKS)
@@ -167,7 +169,8 @@ def test_hosts_start_after_every_flow_log(rendered, stack):
 
 def test_protected_logs_are_protected_and_retained(rendered):
     rendering = rendered("prod")
-    for kept in (rendering.one(LOG_GROUP), rendering.one("aws:kms/key:Key")):
+    (logs_key,) = [r for r in rendering.by_type("aws:kms/key:Key") if r.name.endswith("-logs-key")]
+    for kept in (rendering.one(LOG_GROUP), logs_key):
         assert kept.options["protect"] is True and kept.options["retainOnDelete"] is True, kept.urn
 
 
@@ -189,6 +192,18 @@ def test_invalid_config_registers_nothing():
     config["vpc-flow-logs:trafficType"] = "SOME"
     with pytest.raises(pulumi.RunError, match="vpc-flow-logs:trafficType"):
         render("lab", config)
+
+
+def log_key(rendering: Rendering) -> Registration:
+    """The flow-log group's key (prod and audit also encrypt their alarm topic with a key of its own)."""
+    (key,) = [r for r in rendering.by_type("aws:kms/key:Key") if r.name.endswith("-logs-key")]
+    return key
+
+
+def flow_log_role(rendering):
+    """The flow log's delivery role (the hosts have a role of their own, for SSM)."""
+    (role,) = [r for r in rendering.by_type(ROLE) if r.name.endswith("-flow-logs-role")]
+    return role
 
 
 def project_file() -> dict:
@@ -253,6 +268,57 @@ def test_log_format_monitoring_cannot_use_registers_nothing():
         finally:
             monitor_types = [r.type for r in pulumi.runtime.settings.SETTINGS.monitor.registrations]
     assert not [t for t in monitor_types if t.startswith("aws:")], monitor_types
+
+
+# Hosts and alerting hardening
+
+def test_hosts_reach_ssm_through_their_instance_profile(rendered):
+    rendering = rendered("prod")
+    profile = rendering.one("aws:iam/instanceProfile:InstanceProfile")
+    attachment = rendering.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"] == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore", attachment.urn
+    (ssm_role,) = [r for r in rendering.by_type(ROLE) if r.name.endswith("-ssm-role")]
+    assert attachment.dependencies["role"] == [ssm_role.urn] == profile.dependencies["role"], profile.urn
+    assert json.loads(ssm_role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == \
+        {"Service": "ec2.amazonaws.com"}
+    for instance in rendering.by_type("aws:ec2/instance:Instance"):
+        assert instance.dependencies["iamInstanceProfile"] == [profile.urn], instance.urn
+
+
+def test_ssh_can_be_closed_altogether():
+    config = stack_config("prod")
+    config["vpc-flow-logs:sshAllowedCidrs"] = "[]"
+    rendering = render("prod", config)
+    rules = rendering.by_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert [r.inputs["fromPort"] for r in rules] == [80], [r.urn for r in rules]
+
+
+@pytest.mark.parametrize("public", ["true", "false"])
+def test_public_hosts_are_a_declared_decision(public):
+    config = stack_config("lab")
+    config["vpc-flow-logs:publicHosts"] = public
+    rendering = render("lab", config)
+    for subnet in rendering.by_type("aws:ec2/subnet:Subnet"):
+        assert subnet.inputs["mapPublicIpOnLaunch"] is (public == "true"), subnet.urn
+        assert ("Exposure" in subnet.inputs["tags"]) is (public == "true"), subnet.urn
+    for instance in rendering.by_type("aws:ec2/instance:Instance"):
+        assert instance.inputs["associatePublicIpAddress"] is (public == "true"), instance.urn
+        assert instance.inputs["tags"].get("Exposure") == ("public" if public == "true" else None), instance.urn
+
+
+def test_prod_alarm_topic_is_encrypted_with_a_key_alarms_may_use(rendered):
+    rendering = rendered("prod")
+    topic = rendering.one("aws:sns/topic:Topic")
+    (key,) = [r for r in rendering.by_type("aws:kms/key:Key") if r.name.endswith("-alerts-key")]
+    assert topic.dependencies["kmsMasterKeyId"] == [key.urn], topic.urn
+    statements = json.loads(key.inputs["policy"])["Statement"]
+    alarms = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert alarms and set(alarms[0]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}, key.urn
+
+
+def test_lab_alarm_topic_is_not_encrypted_by_default(rendered):
+    topic = rendered("lab").one("aws:sns/topic:Topic")
+    assert "kmsMasterKeyId" not in topic.inputs, topic.urn
 
 
 # Targets on existing networks
@@ -324,7 +390,7 @@ def test_created_bucket_is_hardened(rendered):
         "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
     sse = encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]
     assert sse["sseAlgorithm"] == "aws:kms" and encryption.dependencies["rules"] == [
-        rendering.one("aws:kms/key:Key").urn], encryption.urn
+        log_key(rendering).urn], encryption.urn
     (rule,) = rendering.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"]
     assert rule["expiration"]["days"] == 400 and rule["abortIncompleteMultipartUpload"]["daysAfterInitiation"] >= 1
     lock = rendering.one("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
@@ -375,7 +441,7 @@ def test_a_given_bucket_is_delivered_into_and_nothing_is_created_in_s3():
 
 
 def test_created_key_lets_log_delivery_encrypt_the_bucket(rendered):
-    key = rendered("prod").one("aws:kms/key:Key")
+    key = log_key(rendered("prod"))
     statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
     delivery = statements["LogDeliveryEncryptsThisAccountsFlowLogRecords"]
     assert delivery["Principal"] == {"Service": "delivery.logs.amazonaws.com"}, key.urn
@@ -404,3 +470,58 @@ def test_athena_follows_each_parquet_destination_and_is_named_from_it():
     assert athena == ["audit-s3-central-flow-logs-athena"], athena
     table = rendering.one("aws:glue/catalogTable:CatalogTable")
     assert table.inputs["storageDescriptor"]["location"] == "s3://central-flow-logs/network/AWSLogs/", table.urn
+
+
+def test_every_arn_the_program_builds_is_in_the_stacks_partition():
+    config = stack_config("prod")
+    config["aws:region"] = "us-gov-west-1"
+    rendering = render("prod", config)
+    attachment = rendering.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    assert attachment.inputs["policyArn"] == "arn:aws-us-gov:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    (topic_key,) = [r for r in rendering.by_type("aws:kms/key:Key") if r.name.endswith("-alerts-key")]
+    (admin,) = [s for s in json.loads(topic_key.inputs["policy"])["Statement"] if s["Sid"] == "AccountAdministersKey"]
+    assert admin["Principal"] == {"AWS": "arn:aws-us-gov:iam::123456789012:root"}, topic_key.urn
+    commercial = [r.urn for r in rendering.registrations if "arn:aws:" in json.dumps(r.inputs)]
+    assert commercial == [], f"ARNs of the commercial partition in a GovCloud stack: {commercial}"
+
+
+# Values of secret keys
+
+SECRET_KEYS = ("vpc-flow-logs:alertEmails", "vpc-flow-logs:tags", "vpc-flow-logs:keyPairName")
+
+
+@pytest.fixture(scope="module")
+def secret_rendering() -> Rendering:
+    config = stack_config("lab")
+    config.update({"vpc-flow-logs:alertEmails": json.dumps(["oncall@example.com", "net@example.com"]),
+                   "vpc-flow-logs:tags": json.dumps({"Purpose": "vpc-flow-logs-lab", "Owner": "owner-7f3"}),
+                   "vpc-flow-logs:keyPairName": "ops-key-9c1"})
+    return render("lab", config, secret_keys=SECRET_KEYS)
+
+
+def test_secret_alert_addresses_reach_the_engine_as_secrets_and_stay_out_of_urns(secret_rendering):
+    subscriptions = secret_rendering.by_type("aws:sns/topicSubscription:TopicSubscription")
+    assert len(subscriptions) == 2
+    for subscription in subscriptions:
+        assert subscription.inputs["endpoint"] == "[secret]", subscription.urn
+        assert "example.com" not in subscription.urn, subscription.urn
+
+
+def test_secret_tag_values_reach_the_engine_as_secrets(secret_rendering):
+    for registration in secret_rendering.registrations:
+        tags = registration.inputs.get("tags") or {}
+        if "Owner" in tags:
+            assert tags["Owner"] == tags["Purpose"] == "[secret]", registration.urn
+            assert tags["Project"] == "vpc-flow-logs", registration.urn
+    assert "owner-7f3" not in json.dumps([r.as_dict() for r in secret_rendering.registrations])
+
+
+def test_a_secret_key_pair_name_reaches_the_engine_as_a_secret(secret_rendering):
+    for instance in secret_rendering.by_type("aws:ec2/instance:Instance"):
+        assert instance.inputs["keyName"] == "[secret]", instance.urn
+
+
+def test_plain_alert_addresses_stay_plain_and_out_of_urns(rendered):
+    (subscription,) = rendered("prod").by_type("aws:sns/topicSubscription:TopicSubscription")
+    assert subscription.inputs["endpoint"] == "network-security@example.com", subscription.urn
+    assert "network-security@example.com" not in subscription.urn

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from config.settings import settings_from_stack_file
 from flowlogs.fields import DEFAULT_FIELDS, KNOWN_FIELDS, LogFormatError, parse_log_format
-from flowlogs.records import (ATTRIBUTE_FIELDS, ENUMERATED_FIELDS, INTEGER_FIELDS, FlowRecord,
+from flowlogs.records import (ATTRIBUTE_FIELDS, ENUMERATED_FIELDS, INTEGER_FIELDS, INTEGER_MAXIMUM, FlowRecord,
                               RecordFormatError, parse_record, protocol_name)
 from tests.conftest import stack_file
 
@@ -137,6 +137,37 @@ def test_values_of_the_wrong_kind_are_refused(line, message):
         parse_record(line)
 
 
+@pytest.mark.parametrize("field, text", [
+    ("dstport", "2147483648"),
+    ("packets", "9223372036854775808"),
+    ("bytes", "9" * 4301),
+])
+def test_integers_beyond_their_parquet_type_are_record_errors(field, text):
+    with pytest.raises(RecordFormatError, match=f"field '{field}' is .*not a whole number from 0 to") as caught:
+        parse_record(text, (field,))
+    assert len(str(caught.value)) < 600, f"{field}: the error echoes the whole value"
+
+
+@pytest.mark.parametrize("field, text", [("dstport", "2147483647"), ("packets", "9223372036854775807")])
+def test_largest_value_of_each_parquet_type_parses(field, text):
+    assert parse_record(text, (field,)).values[field] == int(text)
+
+
+def test_no_break_space_is_not_a_separator():
+    with pytest.raises(RecordFormatError, match="record has 1 values"):
+        parse_record("ACCEPT\u00a0OK", ("action", "log-status"))
+
+
+def test_tab_is_not_a_separator():
+    with pytest.raises(RecordFormatError, match="record has 1 values"):
+        parse_record("ACCEPT\tOK", ("action", "log-status"))
+
+
+def test_two_spaces_leave_an_empty_value_that_is_refused():
+    with pytest.raises(RecordFormatError, match="field 'log-status' is empty"):
+        parse_record("ACCEPT  OK", ("action", "log-status", "dstport"))
+
+
 @pytest.mark.parametrize("fields, error", [
     ((), RecordFormatError),
     (("version", "bogus"), LogFormatError),
@@ -162,7 +193,7 @@ def field_value(name: str) -> st.SearchStrategy[object]:
         codes = ENUMERATED_FIELDS[name]
         present = st.sampled_from([int(code) for code in codes] if name in INTEGER_FIELDS else codes)
     elif name in INTEGER_FIELDS:
-        present = st.integers(0, 2**64)
+        present = st.integers(0, INTEGER_MAXIMUM[name])
     else:
         present = TOKEN
     return st.none() | present

@@ -190,6 +190,24 @@ def test_generated_garbage_cidrs_are_refused(text):
     assert "vpc-flow-logs:vpcCidr" in message
 
 
+@pytest.mark.parametrize("ami", ["ami-12345678", "ami-0123456789abcdef0"])
+def test_a_pinned_ami_is_kept(ami):
+    assert settings_from_config("lab", with_values(amiId=ami)).ami_id == ami
+
+
+@pytest.mark.parametrize("ami", ["ami-xyz", "0123456789abcdef0", "ami-0123456789ABCDEF0", "ami-0123"])
+def test_a_malformed_ami_is_refused(ami):
+    message = refused(amiId=ami)
+    assert "vpc-flow-logs:amiId" in message and json.dumps(ami) in message
+
+
+def test_hosts_are_public_and_the_topic_plain_unless_configured():
+    settings = settings_from_config("lab", lab_config())
+    assert (settings.ami_id, settings.public_hosts, settings.encrypt_alarm_topic) == (None, True, False)
+    changed = settings_from_config("lab", with_values(publicHosts="false", encryptAlarmTopic="true"))
+    assert (changed.public_hosts, changed.encrypt_alarm_topic) == (False, True)
+
+
 # Targets, the optional lab and destinations
 
 AUDIT = {"lab": "false", "vpcCidr": None, "subnetCidrs": None, "sshAllowedCidrs": None, "httpAllowedCidrs": None,
@@ -324,3 +342,9 @@ def test_format_with_every_new_vpc_field_kind_is_valid():
     log_format = ("${version} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} "
                   "${start} ${end} ${action} ${log-status} ${reject-reason} ${encryption-status} ${ecs-cluster-name}")
     assert "reject-reason" in settings_from_config("lab", with_values(logFormat=log_format)).log_fields
+
+
+@pytest.mark.parametrize("key", ["destinations", "flowLogTargets", "tags", "alertEmails"])
+def test_an_integer_of_thousands_of_digits_is_refused_naming_its_key(key):
+    message = refused(**{key: "9" * 5000})
+    assert f"vpc-flow-logs:{key}" in message and len(message) < 800, message[:300]

@@ -544,3 +544,82 @@ def test_a_stack_without_a_log_group_waits_for_s3s_slower_delivery(tmp_path):
                                        "outputs.json")
     assert (outputs.bucket, verify.default_timeout(outputs)) == ("records", verify.DEFAULT_S3_TIMEOUT_SECONDS)
     assert verify.DEFAULT_S3_TIMEOUT_SECONDS > verify.DEFAULT_TIMEOUT_SECONDS
+
+
+# Outputs and arguments refused before any probe
+
+def verify_with_outputs(tmp_path: Path, document: object, capsys, raw: Optional[bytes] = None) -> tuple[int, str]:
+    path = tmp_path / "outputs.json"
+    path.write_bytes(raw if raw is not None else json.dumps(document).encode())
+    prober = loopback_prober({})
+    code = verify.main(["--stack", "lab", "--stack-file", str(stack_file("lab")), "--outputs", str(path), *FAST],
+                       prober=prober, out=io.StringIO())
+    error = capsys.readouterr().err
+    assert prober.sent == [], f"probes were sent for refused outputs: {prober.sent}"
+    assert "Traceback" not in error
+    return code, error
+
+
+def with_host(index: int, **changes: object) -> dict:
+    hosts = [dict(host) for host in HOSTS]
+    hosts[index].update(changes)
+    return {"region": REGION, "logGroupName": "/vpc-flow-logs/lab", "hosts": hosts}
+
+
+@pytest.mark.parametrize("key", ["name", "networkInterfaceId"])
+def test_two_hosts_with_the_same_name_or_interface_are_refused(tmp_path, capsys, key):
+    code, error = verify_with_outputs(tmp_path, with_host(1, **{key: HOSTS[0][key]}), capsys)
+    assert code == 2 and f"hosts[0] and hosts[1] have the same {key}" in error, error
+
+
+@pytest.mark.parametrize("document, expected", [
+    ({"region": 7, "logGroupName": "/g", "hosts": HOSTS}, "region = 7 is not a string"),
+    ({"region": "Tokyo", "logGroupName": "/g", "hosts": HOSTS}, 'region = "Tokyo" is not an AWS region'),
+    ({"region": REGION, "logGroupName": ["/g"], "hosts": HOSTS}, 'logGroupName = ["/g"] is not a string'),
+    ({"region": REGION, "logGroupName": "no spaces", "hosts": HOSTS}, "is not a CloudWatch Logs group name"),
+    ({"region": REGION, "logGroupName": "/g", "hosts": {"a": 1}}, 'hosts = {"a": 1} is not a list'),
+    ({"region": REGION, "logGroupName": "/g", "hosts": ["lab-web-0"]}, 'hosts[0] = "lab-web-0" is not an object'),
+    (with_host(0, publicIp=2130706433), "hosts[0].publicIp = 2130706433 is not a string"),
+    (with_host(0, publicIp=["127.0.0.1"]), 'hosts[0].publicIp = ["127.0.0.1"] is not a string'),
+    (with_host(0, publicIp="localhost"), 'hosts[0].publicIp = "localhost" is not an IP address'),
+    (with_host(0, publicIp="web.example.com"), 'hosts[0].publicIp = "web.example.com" is not an IP address'),
+    (with_host(0, publicIp="169.254.169.254"), "is link-local"),
+    (with_host(0, publicIp="fe80::1"), "is link-local"),
+    (with_host(0, publicIp="224.0.0.1"), "is multicast"),
+    (with_host(0, publicIp="0.0.0.0"), "is unspecified"),
+    (with_host(0, publicIp="::"), "is unspecified"),
+    (with_host(1, privateIp=10), "hosts[1].privateIp = 10 is not a string"),
+    (with_host(1, name=""), "hosts[1].name is missing"),
+    (with_host(1, instanceId={"id": 1}), "hosts[1].instanceId"),
+    (with_host(0, publicIp="x" * 50_000), "hosts[0].publicIp"),
+])
+def test_each_malformed_outputs_value_is_refused_naming_it(tmp_path, capsys, document, expected):
+    code, error = verify_with_outputs(tmp_path, document, capsys)
+    assert code == 2 and expected in error, error
+    assert len(error) < 1000, "the refusal echoes a huge value"
+
+
+def test_outputs_that_are_not_utf8_are_refused(tmp_path, capsys):
+    code, error = verify_with_outputs(tmp_path, None, capsys, raw=b'{"region": "\xff"}')
+    assert code == 2 and "cannot read outputs from" in error and "utf-8" in error, error
+
+
+def test_outputs_from_another_region_are_refused_before_probing(tmp_path, capsys, logs):
+    document = {"region": "eu-west-1", "logGroupName": "/vpc-flow-logs/lab", "hosts": HOSTS}
+    code, error = verify_with_outputs(tmp_path, document, capsys)
+    assert code == 2 and "region eu-west-1 is not the stack file's aws:region ap-northeast-1" in error, error
+
+
+def test_a_log_group_that_does_not_exist_is_refused_before_probing(tmp_path, capsys, logs):
+    document = {"region": REGION, "logGroupName": f"/vpc-flow-logs/absent-{tmp_path.name}", "hosts": HOSTS}
+    code, error = verify_with_outputs(tmp_path, document, capsys)
+    assert code == 2 and "does not exist in ap-northeast-1" in error, error
+
+
+@pytest.mark.parametrize("option", ["--timeout", "--poll-seconds"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
+def test_timeouts_that_never_end_or_never_start_are_refused(option, value, capsys):
+    with pytest.raises(SystemExit) as exited:
+        verify.parse_args(["--stack", "lab", option, value])
+    assert exited.value.code == 2
+    assert "is not a positive, finite number of seconds" in capsys.readouterr().err

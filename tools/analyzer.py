@@ -2,7 +2,8 @@
 
 The pack runs as its own process, started the way the CLI starts a Python policy pack:
 `python -u -m pulumi.policy <engine address> .` in the pack's directory, with PULUMI_PROJECT,
-PULUMI_STACK and PULUMI_DRY_RUN=true. It prints its port and serves `pulumirpc.Analyzer`. The
+PULUMI_STACK and PULUMI_DRY_RUN=true (under `die_with_parent.py`, so that it never outlives this
+process). It prints its port and serves `pulumirpc.Analyzer`. The
 engine address is a small Engine server in this process, so that what the pack logs is kept.
 
 The calls follow the CLI: Handshake, ConfigureStack, GetAnalyzerInfo, Configure with the
@@ -29,6 +30,8 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc, engine_pb2, en
 
 from tools.render import UNKNOWN
 
+# Runs the pack so that it dies with this process, even when this one is killed outright.
+DIE_WITH_PARENT = Path(__file__).resolve().with_name("die_with_parent.py")
 STARTUP_SECONDS = 30.0
 CALL_SECONDS = 60.0
 ENFORCEMENT_LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY,
@@ -259,6 +262,7 @@ class PolicyPackSession:
         self._process: Optional[subprocess.Popen] = None
         self._readers: list[threading.Thread] = []
         self._channel: Optional[grpc.Channel] = None
+        self._port = 0
         self._stub: Optional[analyzer_pb2_grpc.AnalyzerStub] = None
         self._policies: list[PolicyInfo] = []
 
@@ -290,8 +294,7 @@ class PolicyPackSession:
             try:
                 self._process.wait(timeout=5)
             except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+                self._kill()
         for reader in self._readers:
             reader.join(timeout=1)
         if self._engine_server is not None:
@@ -307,8 +310,10 @@ class PolicyPackSession:
         """Start the pack as the CLI does and return the port it prints first."""
         env = {**os.environ, "PULUMI_PROJECT": self.project, "PULUMI_STACK": self.stack, "PULUMI_DRY_RUN": "true"}
         self._process = subprocess.Popen(
-            [sys.executable, "-u", "-m", "pulumi.policy", self.engine_address, "."],
-            cwd=self.pack_dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, str(DIE_WITH_PARENT), sys.executable, "-u", "-m", "pulumi.policy",
+             self.engine_address, "."],
+            # The pipe on stdin is how the pack notices that this process has gone (die_with_parent.py).
+            cwd=self.pack_dir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
         first_line: futures.Future[str] = futures.Future()
         self._readers = [threading.Thread(target=self._read, args=(self._process.stdout, first_line), daemon=True),
@@ -325,6 +330,14 @@ class PolicyPackSession:
                     self._output.insert(0, line)
             raise self._failure("did not start")
         return int(line)
+
+    def _kill(self) -> None:
+        """Kill the pack: closing its stdin makes die_with_parent.py kill the command it runs."""
+        assert self._process is not None
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.kill()
+        self._process.wait()
 
     def _read(self, stream, first_line: Optional[futures.Future]) -> None:
         """Drain one of the pack's pipes, so it never blocks on a full one; the first stdout line is the port."""
@@ -346,8 +359,7 @@ class PolicyPackSession:
         try:
             self._process.wait(timeout=grace)
         except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+            self._kill()
             status = "was stopped"
         else:
             status = f"exited with code {self._process.returncode}"
@@ -357,21 +369,27 @@ class PolicyPackSession:
         return PolicyPackError(f"policy pack {self.pack_dir} {what}; it {status}. Its output:\n{said}")
 
     def _connect(self, port: int) -> None:
+        # No channel_ready_future: its polling thread fails noisily if Ctrl-C closes the channel
+        # under it. The first call waits for the connection instead (see _call's `first`).
+        self._port = port
         self._channel = grpc.insecure_channel(f"127.0.0.1:{port}")
-        try:
-            grpc.channel_ready_future(self._channel).result(timeout=self.startup_timeout)
-        except grpc.FutureTimeoutError:
-            raise self._failure(f"did not answer on port {port}") from None
         self._stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
 
-    def _call(self, method: str, request, optional: bool = False):
-        """One RPC; a failure carries the pack's output, and an optional method may be unimplemented."""
+    def _call(self, method: str, request, optional: bool = False, first: bool = False):
+        """One RPC; a failure carries the pack's output, and an optional method may be unimplemented.
+
+        The `first` call waits up to the startup timeout for the pack to accept the connection.
+        """
         assert self._stub is not None and self._process is not None
         try:
+            if first:
+                return getattr(self._stub, method)(request, timeout=self.startup_timeout, wait_for_ready=True)
             return getattr(self._stub, method)(request, timeout=CALL_SECONDS)
         except grpc.RpcError as error:
             if optional and error.code() == grpc.StatusCode.UNIMPLEMENTED:
                 return None
+            if first and error.code() == grpc.StatusCode.DEADLINE_EXCEEDED:
+                raise self._failure(f"did not answer on port {self._port}") from None
             if error.code() == grpc.StatusCode.UNAVAILABLE or self._process.poll() is not None:
                 raise self._failure(f"stopped answering during {method} ({error.details()})") from None
             said = "\n".join(self.logs)
@@ -380,7 +398,7 @@ class PolicyPackSession:
     def _configure(self) -> None:
         self._call("Handshake", analyzer_pb2.AnalyzerHandshakeRequest(
             engine_address=self.engine_address, root_directory=str(self.pack_dir),
-            program_directory=str(self.pack_dir)), optional=True)
+            program_directory=str(self.pack_dir)), optional=True, first=True)
         self._call("ConfigureStack", analyzer_pb2.AnalyzerStackConfigureRequest(
             stack=self.stack, project=self.project, organization="organization", dry_run=True), optional=True)
         info = self._call("GetAnalyzerInfo", empty_pb2.Empty())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -36,10 +37,20 @@ def analyze(rendering: Rendering) -> list[Violation]:
         return session.analyze([r.as_dict() for r in rendering.registrations])
 
 
+def in_report_order(registrations: Sequence[Registration]) -> list[Registration]:
+    """Resources by URN: the SDK registers siblings concurrently, so registration order varies by run."""
+    return sorted(registrations, key=lambda registration: registration.urn)
+
+
+def violations_in_report_order(violations: Sequence[Violation]) -> list[Violation]:
+    """Mandatory first, then by rule, resource and message: the same order on every run."""
+    return sorted(violations, key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn, v.message))
+
+
 def tree_lines(registrations: Sequence[Registration]) -> list[str]:
-    """A preview-like tree: each resource under its parent, in registration order."""
+    """A preview-like tree: each resource under its parent, siblings by URN (type, then name)."""
     children: dict[str, list[Registration]] = {}
-    for registration in registrations:
+    for registration in in_report_order(registrations):
         children.setdefault(registration.parent, []).append(registration)
     lines: list[str] = []
 
@@ -70,7 +81,7 @@ def text_report(rendering: Rendering, violations: Sequence[Violation]) -> str:
     lines.append("")
     if violations:
         lines.append("Policy violations:")
-        for violation in sorted(violations, key=lambda v: (v.enforcement != "mandatory", v.policy, v.urn)):
+        for violation in violations_in_report_order(violations):
             where = names.get(violation.urn, violation.urn or "stack")
             lines.append(f"    [{violation.enforcement}] {violation.policy}  {where}")
             lines.append(f"        {violation.message}")
@@ -84,9 +95,9 @@ def text_report(rendering: Rendering, violations: Sequence[Violation]) -> str:
 def json_report(rendering: Rendering, violations: Sequence[Violation]) -> dict:
     return {
         "stack": rendering.stack,
-        "resources": [r.as_dict() for r in rendering.registrations],
+        "resources": [r.as_dict() for r in in_report_order(rendering.registrations)],
         "violations": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn, "message": v.message}
-                       for v in violations],
+                       for v in violations_in_report_order(violations)],
     }
 
 
@@ -106,7 +117,33 @@ def check(path: Path) -> tuple[int, Rendering | None, list[Violation]]:
     return (EXIT_VIOLATIONS if failed else EXIT_OK), rendering, violations
 
 
+class Stopped(Exception):
+    """SIGTERM or SIGHUP: unwind like Ctrl-C, so the running policy pack is stopped first."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Check every stack; on TERM, HUP or INT, stop the pack and exit 128 + the signal number."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
+    try:
+        return check_all(argv)
+    except KeyboardInterrupt:
+        print("check: interrupted (SIGINT)", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except Stopped as stopped:
+        print(f"check: stopped ({stopped})", file=sys.stderr)
+        return 128 + stopped.signum
+
+
+def check_all(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("stack_files", nargs="+", type=Path, help="Pulumi.<stack>.yaml files")
     parser.add_argument("--format", choices=("text", "json"), default="text")
@@ -123,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(text_report(rendering, violations), end="\n\n" if len(args.stack_files) > 1 else "\n")
     if args.format == "json":
         # One document per run: the stack's own, or a list when several stacks were checked.
-        print(json.dumps(documents[0] if len(args.stack_files) == 1 and documents else documents, indent=2))
+        print(json.dumps(documents[0] if len(args.stack_files) == 1 and documents else documents, indent=2,
+                         sort_keys=True))
     return exit_code
 
 

@@ -22,6 +22,7 @@ handler says so next to the call; `NOT_IN_MOTO` lists the types moto cannot hold
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import threading
@@ -40,6 +41,10 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
 LOOPBACK = "127.0.0.1"
+# AWS managed policies (the hosts attach AmazonSSMManagedInstanceCore) exist in every account;
+# moto creates them only when asked. Set before any IAM backend exists, here and in moto servers
+# started from this process.
+os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
 # Dummy keys: moto accepts any; they keep boto3 from looking for real credentials.
 DUMMY_CREDENTIALS = {"aws_access_key_id": "test", "aws_secret_access_key": "test"}
 
@@ -539,7 +544,7 @@ ROOT_BLOCK_DEVICE = {"encrypted": "Encrypted", "volumeType": "VolumeType", "volu
 
 @_handles(RESOURCES, "aws:ec2/instance:Instance", "ami", "instanceType", "subnetId", "vpcSecurityGroupIds",
           "associatePublicIpAddress", "keyName", "userData", "userDataReplaceOnChange", "metadataOptions",
-          "rootBlockDevice", "tags")
+          "rootBlockDevice", "iamInstanceProfile", "tags")
 def _instance(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
     ec2 = mocks.client("ec2", region)
     (image,) = ec2.describe_images(ImageIds=[inputs["ami"]])["Images"]
@@ -560,6 +565,7 @@ def _instance(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Resul
     (launched,) = ec2.run_instances(**_present(
         ImageId=inputs["ami"], InstanceType=inputs["instanceType"], MinCount=1, MaxCount=1,
         KeyName=inputs.get("keyName"), UserData=inputs.get("userData"),
+        IamInstanceProfile={"Name": inputs["iamInstanceProfile"]} if inputs.get("iamInstanceProfile") else None,
         MetadataOptions=_renamed(inputs.get("metadataOptions"), METADATA_OPTIONS, f"{name} metadataOptions") or None,
         BlockDeviceMappings=[{"DeviceName": image["RootDeviceName"], "Ebs": root}],
         TagSpecifications=_tag_specifications("instance", inputs.get("tags")),
@@ -669,6 +675,23 @@ def _role_policy(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Re
     mocks.client("iam", region).put_role_policy(RoleName=inputs["role"], PolicyName=policy_name,
                                                 PolicyDocument=inputs["policy"])
     return f"{inputs['role']}:{policy_name}", {"name": policy_name}
+
+
+@_handles(RESOURCES, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "role", "policyArn")
+def _role_policy_attachment(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    mocks.client("iam", region).attach_role_policy(RoleName=inputs["role"], PolicyArn=inputs["policyArn"])
+    return f"{inputs['role']}-{inputs['policyArn']}", {}
+
+
+@_handles(RESOURCES, "aws:iam/instanceProfile:InstanceProfile", "name", "namePrefix", "path", "role", "tags")
+def _instance_profile(mocks: MotoMocks, region: str, name: str, inputs: Inputs) -> Result:
+    iam = mocks.client("iam", region)
+    profile_name = _autoname(name, inputs.get("name"), inputs.get("namePrefix"))
+    profile = iam.create_instance_profile(**_present(InstanceProfileName=profile_name, Path=inputs.get("path"),
+                                                     Tags=_tag_list(inputs.get("tags"))))["InstanceProfile"]
+    if inputs.get("role"):
+        iam.add_role_to_instance_profile(InstanceProfileName=profile_name, RoleName=inputs["role"])
+    return profile_name, {"name": profile_name, "arn": profile["Arn"], "uniqueId": profile["InstanceProfileId"]}
 
 
 # --- monitoring ----------------------------------------------------------------------------------
@@ -1197,6 +1220,55 @@ def _delete_role_policy(mocks: MotoMocks, region: str, resource_id: str, state: 
 
 _lifecycle("aws:iam/rolePolicy:RolePolicy", replaces=("role", "name", "namePrefix"),
            updates={"policy": _put_role_policy}, read=_read_role_policy, delete=_delete_role_policy)
+
+
+@_read_or_gone
+def _read_role_policy_attachment(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    attached = mocks.client("iam", region).list_attached_role_policies(RoleName=state["role"])["AttachedPolicies"]
+    return {} if any(policy["PolicyArn"] == state["policyArn"] for policy in attached) else None
+
+
+_lifecycle("aws:iam/rolePolicyAttachment:RolePolicyAttachment", replaces=("role", "policyArn"),
+           read=_read_role_policy_attachment,
+           delete=lambda mocks, region, resource_id, state: mocks.client("iam", region).detach_role_policy(
+               RoleName=state["role"], PolicyArn=state["policyArn"]))
+
+
+@_read_or_gone
+def _read_instance_profile(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> Optional[Inputs]:
+    profile = mocks.client("iam", region).get_instance_profile(InstanceProfileName=resource_id)["InstanceProfile"]
+    roles = [role["RoleName"] for role in profile["Roles"]]
+    # GetInstanceProfile carries the tags (moto has no ListInstanceProfileTags).
+    return {**_tags_read(state, profile.get("Tags")), **_present(role=roles[0] if roles else None)}
+
+
+def _swap_instance_profile_role(mocks: MotoMocks, region: str, resource_id: str, olds: Inputs, news: Inputs) -> None:
+    """A profile holds at most one role: the old one leaves before the new one joins."""
+    iam = mocks.client("iam", region)
+    if olds.get("role"):
+        iam.remove_role_from_instance_profile(InstanceProfileName=resource_id, RoleName=olds["role"])
+    if news.get("role"):
+        iam.add_role_to_instance_profile(InstanceProfileName=resource_id, RoleName=news["role"])
+
+
+def _delete_instance_profile(mocks: MotoMocks, region: str, resource_id: str, state: Inputs) -> None:
+    iam = mocks.client("iam", region)
+    # AWS refuses to delete a profile that still holds a role.
+    for role in iam.get_instance_profile(InstanceProfileName=resource_id)["InstanceProfile"]["Roles"]:
+        iam.remove_role_from_instance_profile(InstanceProfileName=resource_id, RoleName=role["RoleName"])
+    iam.delete_instance_profile(InstanceProfileName=resource_id)
+
+
+_lifecycle("aws:iam/instanceProfile:InstanceProfile", replaces=("name", "namePrefix", "path"),
+           updates={
+               "role": _swap_instance_profile_role,
+               "tags": _tags_via(
+                   "iam", lambda iam, profile, olds, keys: iam.untag_instance_profile(
+                       InstanceProfileName=profile, TagKeys=keys),
+                   lambda iam, profile, olds, tags: iam.tag_instance_profile(
+                       InstanceProfileName=profile, Tags=_tag_list(tags))),
+           },
+           read=_read_instance_profile, delete=_delete_instance_profile)
 
 
 def _topic_attribute(key: str) -> Callable[..., None]:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 import pulumi
 from google.protobuf import json_format
+from moto.ec2.models.availability_zones_and_regions import RegionsAndZonesBackend
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import SETTINGS, set_root_resource
@@ -145,14 +146,19 @@ class LabMocks(pulumi_mocks.Mocks):
     """
 
     def __init__(self, region: str):
+        if region not in RegionsAndZonesBackend.zones:
+            raise pulumi.RunError(f"config aws:region = {region!r} is not an AWS region: use one of "
+                                  + ", ".join(sorted(RegionsAndZonesBackend.zones)))
         self.region = region
+        # Each region's real zones, as moto ships them, so the gate counts AZs as AWS would.
+        self.zones = RegionsAndZonesBackend.zones[region]
         self.partition = partition_of(region)["partition"]
         self.subnets_by_id: dict[str, dict[str, Any]] = {}
 
     def call(self, args: pulumi_mocks.MockCallArgs):
         if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            names = [f"{self.region}{letter}" for letter in "acd"]
-            return {"names": names, "zoneIds": [f"apne1-az{i}" for i in (4, 1, 2)], "id": self.region}
+            return {"names": [zone.name for zone in self.zones], "zoneIds": [zone.zone_id for zone in self.zones],
+                    "id": self.region}
         if args.token == "aws:ec2/getVpcs:getVpcs":
             # One VPC per tag set, its id derived from the tags, so renders are stable.
             tags = json.dumps(args.args.get("tags") or {}, sort_keys=True)
@@ -210,6 +216,15 @@ class LabMocks(pulumi_mocks.Mocks):
         state.setdefault("arn", f"arn:{self.partition}:{args.typ.split(':')[1].split('/')[0]}:{self.region}:"
                                 f"{ACCOUNT_ID}:{token.lower()}/{resource_id}")
         return resource_id, state
+
+
+class PreviewMocks(LabMocks):
+    """What a real `pulumi preview` knows of resources not yet created: lookups are answered and
+    each resource echoes its inputs, but every computed output (IDs, ARNs, addresses) is unknown."""
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs):
+        # Outputs missing from a preview's answer resolve as unknown; so does an empty ID.
+        return "", dict(args.inputs)
 
 
 def render(stack: str, config: Mapping[str, str], secret_keys: Sequence[str] = (),

@@ -18,7 +18,9 @@ import argparse
 import http.client
 import ipaddress
 import json
+import math
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -86,13 +88,65 @@ class StackOutputs:
     bucket: Optional[str] = None
 
 
+# CloudWatch Logs' own rule for group names (CreateLogGroup).
+_LOG_GROUP_NAME = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+# The longest outputs value an error quotes.
+MAX_SHOWN = 120
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value)
+    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+
+
+def _text(entry: Mapping[str, Any], key: str, where: str, required: bool = False) -> Optional[str]:
+    value = entry.get(key)
+    if value is None or value == "":
+        if required:
+            raise VerifyError(f"{where}.{key} is missing: it should be a non-empty string")
+        return None
+    if not isinstance(value, str):
+        raise VerifyError(f"{where}.{key} = {_shown(value)} is not a string")
+    return value
+
+
+def _address(entry: Mapping[str, Any], key: str, where: str) -> Optional[str]:
+    """An IP address as AWS reports it; never a hostname, which would be resolved and probed."""
+    text = _text(entry, key, where)
+    if text is None:
+        return None
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        raise VerifyError(f"{where}.{key} = {_shown(text)} is not an IP address") from None
+    unusable = [kind for kind, flag in (("link-local", address.is_link_local), ("multicast", address.is_multicast),
+                                         ("unspecified", address.is_unspecified)) if flag]
+    if unusable:
+        raise VerifyError(f"{where}.{key} = {_shown(text)} is {unusable[0]}: no EC2 host is reached there")
+    return str(address)
+
+
 def _host(entry: Any, where: str) -> Host:
-    if not isinstance(entry, dict) or not all(isinstance(entry.get(k), str) and entry[k]
-                                              for k in ("name", "networkInterfaceId")):
-        raise VerifyError(f"{where} needs a name and a networkInterfaceId, got {json.dumps(entry)}")
-    return Host(name=entry["name"], network_interface_id=entry["networkInterfaceId"],
-                public_ip=entry.get("publicIp") or None, private_ip=entry.get("privateIp") or None,
-                instance_id=entry.get("instanceId"), availability_zone=entry.get("availabilityZone"))
+    if not isinstance(entry, dict):
+        raise VerifyError(f"{where} = {_shown(entry)} is not an object with a name and a networkInterfaceId")
+    return Host(name=_text(entry, "name", where, required=True),
+                network_interface_id=_text(entry, "networkInterfaceId", where, required=True),
+                public_ip=_address(entry, "publicIp", where), private_ip=_address(entry, "privateIp", where),
+                instance_id=_text(entry, "instanceId", where),
+                availability_zone=_text(entry, "availabilityZone", where))
+
+
+def _distinct(hosts: Sequence[Host], source: str) -> None:
+    """Two hosts sharing a name or an interface would let one host's records verify the other."""
+    for attribute, label in (("name", "name"), ("network_interface_id", "networkInterfaceId")):
+        seen: dict[str, int] = {}
+        for index, host in enumerate(hosts):
+            value = getattr(host, attribute)
+            if value in seen:
+                raise VerifyError(f"{source}: hosts[{seen[value]}] and hosts[{index}] have the same {label} "
+                                  f"{_shown(value)}; each host needs its own")
+            seen[value] = index
 
 
 def outputs_from_json(document: Any, source: str) -> StackOutputs:
@@ -104,13 +158,22 @@ def outputs_from_json(document: Any, source: str) -> StackOutputs:
         absent.append("logGroupName (or flowLogBuckets)")
     if absent:
         raise VerifyError(f"{source} lacks {', '.join(absent)}: is the stack deployed (pulumi up)?")
+    region = _text(document, "region", source)
+    if not _REGION.match(region):
+        raise VerifyError(f"{source}: region = {_shown(region)} is not an AWS region such as ap-northeast-1")
+    log_group = _text(document, "logGroupName", source)
+    if log_group is not None and not _LOG_GROUP_NAME.match(log_group):
+        raise VerifyError(f"{source}: logGroupName = {_shown(log_group)} is not a CloudWatch Logs group name")
     if not isinstance(document["hosts"], list):
-        raise VerifyError(f"{source}: hosts is not a list")
+        raise VerifyError(f"{source}: hosts = {_shown(document['hosts'])} is not a list")
     hosts = tuple(_host(entry, f"{source}: hosts[{index}]") for index, entry in enumerate(document["hosts"]))
+    _distinct(hosts, source)
+    buckets = document.get("flowLogBuckets") or {}
+    if not isinstance(buckets, dict) or not all(isinstance(name, str) and name for name in buckets.values()):
+        raise VerifyError(f"{source}: flowLogBuckets = {_shown(buckets)} is not an object of bucket names")
     # Every S3 destination receives the same records: any bucket will do.
-    buckets = sorted((document.get("flowLogBuckets") or {}).values())
-    return StackOutputs(region=document["region"], log_group_name=document.get("logGroupName") or "", hosts=hosts,
-                        bucket=buckets[0] if buckets else None)
+    bucket = min(buckets.values()) if buckets else None
+    return StackOutputs(region=region, log_group_name=log_group or "", hosts=hosts, bucket=bucket)
 
 
 def read_outputs(stack: str, outputs_file: Optional[Path],
@@ -119,8 +182,8 @@ def read_outputs(stack: str, outputs_file: Optional[Path],
     if outputs_file is not None:
         try:
             return outputs_from_json(json.loads(outputs_file.read_text(encoding="utf-8")), str(outputs_file))
-        except (OSError, json.JSONDecodeError) as error:
-            raise VerifyError(f"cannot read outputs from {outputs_file}: {error}") from None
+        except (OSError, ValueError) as error:  # ValueError: not JSON, or not UTF-8
+            raise VerifyError(f"cannot read outputs from {outputs_file}: {_first_line(error)}") from None
     command = ["pulumi", "stack", "output", "--json", "-s", stack]
     try:
         completed = run(command, capture_output=True, text=True, check=False)
@@ -131,8 +194,12 @@ def read_outputs(stack: str, outputs_file: Optional[Path],
         raise VerifyError(f"{' '.join(command)} failed: {completed.stderr.strip()}")
     try:
         return outputs_from_json(json.loads(completed.stdout), " ".join(command))
-    except json.JSONDecodeError as error:
+    except ValueError as error:
         raise VerifyError(f"{' '.join(command)} printed no JSON: {error}") from None
+
+
+def _first_line(error: Exception) -> str:
+    return str(error).splitlines()[0][:300] if str(error) else type(error).__name__
 
 
 def check_fields(fields: Sequence[str], stack_file: Path) -> None:
@@ -469,8 +536,27 @@ def wait_for_records(read: Callable[[], list[str]], fields: tuple[str, ...], hos
         time.sleep(min(poll_seconds, timeout_seconds - elapsed))
 
 
+def check_log_group(client: Any, settings: Settings, outputs: StackOutputs) -> None:
+    """The outputs' region and log group (if any) are the stack's and readable, before any traffic is sent."""
+    if outputs.region != settings.region:
+        raise VerifyError(f"the outputs' region {outputs.region} is not the stack file's aws:region "
+                          f"{settings.region}: are the outputs from this stack?")
+    name = outputs.log_group_name
+    if not name:
+        return  # records are read from the flow-log bucket instead
+    try:
+        pages = client.get_paginator("describe_log_groups").paginate(logGroupNamePrefix=name)
+        found = any(group["logGroupName"] == name for page in pages for group in page.get("logGroups", []))
+    except (BotoCoreError, ClientError) as error:
+        raise VerifyError(f"cannot read log group {name} in {outputs.region}: {error}") from None
+    if not found:
+        raise VerifyError(f"log group {name} does not exist in {outputs.region}: is the stack deployed there?")
+
+
 def verify(settings: Settings, outputs: StackOutputs, prober: Prober, timeout_seconds: float,
            poll_seconds: float, out: TextIO) -> int:
+    client = logs_client(outputs.region)
+    check_log_group(client, settings, outputs)
     since_ms = int((time.time() - LOOKBACK_SECONDS) * 1000)
     print("Traffic sent:", file=out)
     probes = [result for host in outputs.hosts for result in prober.probe(host)]
@@ -514,9 +600,12 @@ def verify(settings: Settings, outputs: StackOutputs, prober: Prober, timeout_se
 
 
 def _seconds(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive number of seconds")
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive, finite number of seconds")
     return value
 
 

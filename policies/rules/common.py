@@ -98,6 +98,34 @@ def ingress_entries(resource_type: str, props: Mapping[str, Any]) -> Iterator[In
         yield _ingress(props, "protocol", _block_cidrs(props))
 
 
+def _egress(props: Mapping[str, Any], protocol_key: str, cidrs: list, description: Any) -> "Egress":
+    entry = _ingress(props, protocol_key, cidrs)
+    return Egress(entry.protocol, entry.from_port, entry.to_port, entry.cidrs, str(description or "").strip())
+
+
+@dataclass(frozen=True)
+class Egress(Ingress):
+    """One egress permission, with the description that says why the hosts need it."""
+
+    description: str = ""
+
+    def unrestricted(self) -> bool:
+        """Every protocol, or every port, to the whole internet."""
+        every_port = self.protocol in ("-1", "all") or (self.from_port <= 0 and self.to_port >= 65535)
+        return every_port and bool(self.world_cidrs())
+
+
+def egress_entries(resource_type: str, props: Mapping[str, Any]) -> Iterator[Egress]:
+    """Egress from a security group's inline rules or from a standalone rule resource."""
+    if resource_type in INLINE_RULE_HOLDERS:
+        for entry in props.get("egress") or []:
+            yield _egress(entry, "protocol", _block_cidrs(entry), entry.get("description"))
+    elif resource_type == EGRESS_RULE:
+        yield _egress(props, "ipProtocol", [props.get("cidrIpv4"), props.get("cidrIpv6")], props.get("description"))
+    elif resource_type == LEGACY_RULE and props.get("type") == "egress":
+        yield _egress(props, "protocol", _block_cidrs(props), props.get("description"))
+
+
 def rule_entries(resource_type: str, props: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """Every rule a resource declares, ingress and egress: its inline entries, or itself."""
     if resource_type in INLINE_RULE_HOLDERS:

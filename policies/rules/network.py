@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from pulumi_policy import (ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, Severity,
-                           StackValidationArgs, StackValidationPolicy)
+from pulumi_policy import (PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy,
+                           Severity, StackValidationArgs, StackValidationPolicy)
 
-from .common import (DEFAULT_SECURITY_GROUP, STANDALONE_RULES, VPC, ingress_entries, label, of_type, referenced,
-                     rule_entries)
+from .common import (DEFAULT_SECURITY_GROUP, STANDALONE_RULES, VPC, egress_entries, ingress_entries, label, of_type,
+                     referenced, rule_entries)
 
 SSH_PORT, HTTP_PORT = 22, 80
+# The services the hosts declare (the article's SSH and web server); config `servicePorts`.
+SERVICE_PORTS = [SSH_PORT, HTTP_PORT]
 
 
 def _world_sources(args: ResourceValidationArgs, port: int) -> str:
@@ -30,6 +32,33 @@ def http_open_to_world(args: ResourceValidationArgs, report_violation: ReportVio
     if sources:
         report_violation(f"{label(args.resource_type, args.name)} allows HTTP (80) from {sources}: "
                          "narrow vpc-flow-logs:httpAllowedCidrs, or serve HTTPS from a load balancer instead.")
+
+
+def world_ingress_only_to_services(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    """World-open ingress must be exactly one declared TCP service port: not a range, not all protocols."""
+    services = set((args.get_config() or {}).get("servicePorts", SERVICE_PORTS))
+    for entry in ingress_entries(args.resource_type, args.props):
+        sources = " and ".join(sorted(set(entry.world_cidrs())))
+        if not sources:
+            continue
+        single_service = (entry.protocol in ("tcp", "6") and entry.from_port == entry.to_port
+                          and entry.from_port in services)
+        if not single_service:
+            what = ("every protocol and port" if entry.protocol in ("-1", "all")
+                    else f"{entry.protocol} {entry.from_port}-{entry.to_port}")
+            report_violation(f"{label(args.resource_type, args.name)} opens {what} to {sources}: only the "
+                             f"declared services (tcp {', '.join(map(str, sorted(services)))}) may be reachable "
+                             "from the internet; remove the rule or narrow its source.")
+
+
+def egress_unrestricted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    for entry in egress_entries(args.resource_type, args.props):
+        if entry.unrestricted():
+            reason = f"its stated reason: {entry.description!r}" if entry.description else "and says no reason"
+            report_violation(f"{label(args.resource_type, args.name)} allows every outbound port to "
+                             f"{' and '.join(sorted(set(entry.world_cidrs())))}, {reason}. Accepted when the hosts "
+                             "need it (package installs from public repositories); narrow it to 443 and the VPC "
+                             "endpoints they use where they do not.")
 
 
 def security_group_rules_described(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -71,6 +100,22 @@ POLICIES = [
         validate=http_open_to_world,
         severity=Severity.LOW,
         remediation_steps="Narrow vpc-flow-logs:httpAllowedCidrs, or serve HTTPS from a load balancer.",
+    ),
+    ResourceValidationPolicy(
+        name="world-ingress-only-to-services",
+        description="Ingress from 0.0.0.0/0 or ::/0 reaches only the declared service ports, one TCP port each.",
+        validate=world_ingress_only_to_services,
+        severity=Severity.HIGH,
+        remediation_steps="Remove world-open rules for other ports (3389, ranges, all protocols) or narrow them.",
+        config_schema=PolicyConfigSchema(properties={
+            "servicePorts": {"type": "array", "items": {"type": "integer"}, "default": SERVICE_PORTS}}),
+    ),
+    ResourceValidationPolicy(
+        name="egress-unrestricted",
+        description="Egress to every port of 0.0.0.0/0 or ::/0 is reported with the reason the rule states.",
+        validate=egress_unrestricted,
+        severity=Severity.LOW,
+        remediation_steps="Keep it when hosts need public repositories; otherwise allow 443 and VPC endpoints.",
     ),
     ResourceValidationPolicy(
         name="security-group-rules-described",

@@ -26,6 +26,7 @@ TAGGABLE_TYPES = frozenset({
     "aws:cloudwatch/metricAlarm:MetricAlarm",
     "aws:iam/role:Role",
     "aws:iam/policy:Policy",
+    "aws:iam/instanceProfile:InstanceProfile",
     "aws:kms/key:Key",
     "aws:sns/topic:Topic",
     "aws:s3/bucket:Bucket",

@@ -1,0 +1,165 @@
+"""Deploy-time limits of AWS, checked at config time by `config.limits`.
+
+The first part tests each check on its own. The second part states the same refusals through
+`settings_from_config`, which calls these checks on the values it has parsed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import struct
+
+import pulumi
+import pytest
+
+from config.limits import (MAX_ALARM_WINDOW_SECONDS, check_alarm_window, check_distinct_cidrs, check_distinct_emails,
+                           check_ingress_rule_count, check_instance_type, check_ssh_public_key, check_tags,
+                           hide_nested_secrets)
+from config.settings import settings_from_config
+from tests.conftest import lab_config
+
+PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"
+
+
+def openssh_line(key_type: str, encoded_type: str | None = None) -> str:
+    name = (encoded_type or key_type).encode()
+    blob = struct.pack(">I", len(name)) + name + b"\x00" * 32
+    return f"{key_type} {base64.b64encode(blob).decode()} ops@example"
+
+
+def refusal(check, *args) -> str:
+    with pytest.raises(pulumi.RunError) as caught:
+        check(*args)
+    return str(caught.value)
+
+
+# Tags
+
+def test_tags_within_the_limits_pass():
+    check_tags({f"Team{i}": "platform" for i in range(46)} | {"Owner": "a b_c.d:e/f=g+h-i@j"})
+
+
+@pytest.mark.parametrize("tags, expected", [
+    ({f"K{i}": "v" for i in range(48)}, "at most 47 tags"),
+    ({"aws:createdBy": "me"}, "vpc-flow-logs:tags.aws:createdBy"),
+    ({"AWS:x": "me"}, "not starting with aws:"),
+    ({"k" * 129: "v"}, "tag keys of 1 to 128"),
+    ({"Owner": "v" * 257}, "values of up to 256"),
+    ({"Owner": "a;b"}, "vpc-flow-logs:tags.Owner"),
+    ({"Owner": 3}, "a string value"),
+])
+def test_tags_aws_would_refuse_are_refused(tags, expected):
+    message = refusal(check_tags, tags)
+    assert expected in message and len(message) < 600, message
+
+
+# Security group rules
+
+def test_duplicate_cidrs_are_refused():
+    assert "203.0.113.0/24 appears twice" in refusal(check_distinct_cidrs, "sshAllowedCidrs",
+                                                      ["203.0.113.0/24", "198.51.100.0/24", "203.0.113.0/24"])
+
+
+def test_distinct_cidrs_pass():
+    check_distinct_cidrs("httpAllowedCidrs", ["0.0.0.0/0", "::/0"])
+
+
+def test_more_ingress_rules_than_a_group_holds_are_refused():
+    ssh = [f"10.0.{i}.0/24" for i in range(40)]
+    http = [f"10.1.{i}.0/24" for i in range(21)]
+    assert "61 IPv4 blocks" in refusal(check_ingress_rule_count, {"sshAllowedCidrs": ssh, "httpAllowedCidrs": http})
+
+
+def test_sixty_rules_per_ip_version_pass():
+    check_ingress_rule_count({"sshAllowedCidrs": [f"10.0.{i}.0/24" for i in range(60)],
+                              "httpAllowedCidrs": [f"2001:db8:{i:x}::/48" for i in range(60)]})
+
+
+# Alerting
+
+def test_duplicate_alert_emails_are_refused_whatever_their_case():
+    assert "Ops@example.com appears twice" in refusal(check_distinct_emails, ["ops@example.com", "Ops@example.com"])
+
+
+@pytest.mark.parametrize("raw, period, periods, expected", [
+    ({"periodSeconds": 3600, "evaluationPeriods": 25}, 3600, 25, f"at most {MAX_ALARM_WINDOW_SECONDS} s"),
+    ({"evaluationPeriods": True}, 300, 1, "evaluationPeriods is a number, not true or false"),
+    ({"threshold": False}, 300, 1, "threshold is a number"),
+])
+def test_alarms_cloudwatch_would_refuse_are_refused(raw, period, periods, expected):
+    assert expected in refusal(check_alarm_window, "alarms.rejectedFlows", raw, period, periods)
+
+
+def test_a_day_of_evaluation_passes():
+    check_alarm_window("alarms.rejectedFlows", {"periodSeconds": 3600, "evaluationPeriods": 24}, 3600, 24)
+
+
+# SSH key
+
+@pytest.mark.parametrize("key_type", ["ssh-ed25519", "ssh-rsa", "ecdsa-sha2-nistp256"])
+def test_openssh_public_keys_pass(key_type):
+    check_ssh_public_key(openssh_line(key_type))
+
+
+def test_a_pasted_private_key_is_refused_without_echoing_it():
+    message = refusal(check_ssh_public_key, PRIVATE_KEY)
+    assert "looks like a private key" in message and "b3BlbnNzaC1rZXktdjEAAAAA" not in message
+
+
+@pytest.mark.parametrize("value", ["not a key", "ssh-dss AAAAB3NzaC1kc3M= me", "ssh-ed25519 !!!notbase64",
+                                   openssh_line("ssh-ed25519", encoded_type="ssh-rsa")])
+def test_values_that_are_not_openssh_public_keys_are_refused_without_echoing_them(value):
+    message = refusal(check_ssh_public_key, value)
+    assert "vpc-flow-logs:sshPublicKey = [not shown]" in message and value not in message
+
+
+# Instance type
+
+@pytest.mark.parametrize("instance_type", ["t3.micro", "t4g.small", "a1.medium", "c7gn.large"])
+def test_instance_types_ec2_has_pass(instance_type):
+    check_instance_type(instance_type)
+
+
+@pytest.mark.parametrize("instance_type, expected", [("t3.gigantic", "sizes of t3: "), ("zz9.large", "such as")])
+def test_instance_types_ec2_does_not_have_are_refused(instance_type, expected):
+    assert expected in refusal(check_instance_type, instance_type)
+
+
+# Secrets nested anywhere
+
+def test_nested_secure_values_are_hidden_wherever_they_are():
+    value = {"Owner": {"secure": "AAAB"}, "Team": "net", "List": ["a", {"secure": "AAAC"}]}
+    assert hide_nested_secrets(value) == ({"Owner": "[secret]", "Team": "net", "List": ["a", "[secret]"]}, True)
+    assert hide_nested_secrets(["a", {"b": 1}]) == (["a", {"b": 1}], False)
+
+
+# The same refusals through settings_from_config
+
+def with_values(**changes) -> dict[str, str]:
+    config = lab_config()
+    config.update({f"vpc-flow-logs:{key}": value if isinstance(value, str) else json.dumps(value)
+                   for key, value in changes.items()})
+    return config
+
+
+@pytest.mark.parametrize("changes, key", [
+    ({"tags": {f"K{i}": "v" for i in range(48)}}, "vpc-flow-logs:tags"),
+    ({"tags": {"aws:x": "v"}}, "vpc-flow-logs:tags"),
+    ({"sshAllowedCidrs": ["203.0.113.0/24", "203.0.113.0/24"]}, "vpc-flow-logs:sshAllowedCidrs"),
+    ({"alertEmails": ["ops@example.com", "ops@example.com"]}, "vpc-flow-logs:alertEmails"),
+    ({"alarms": {"rejectedFlows": {"periodSeconds": 3600, "evaluationPeriods": 48}}}, "vpc-flow-logs:alarms"),
+    ({"alarms": {"rejectedFlows": {"evaluationPeriods": True}}}, "vpc-flow-logs:alarms"),
+    ({"instanceType": "t3.gigantic"}, "vpc-flow-logs:instanceType"),
+    ({"sshPublicKey": PRIVATE_KEY}, "vpc-flow-logs:sshPublicKey"),
+    ({"sshAllowedCidrs": [f"10.0.{i}.0/24" for i in range(40)],
+      "httpAllowedCidrs": [f"10.1.{i}.0/24" for i in range(21)]}, "vpc-flow-logs:sshAllowedCidrs"),
+    ({"httpAllowedCidrs": ["0.0.0.0/0", "0.0.0.0/0"]}, "vpc-flow-logs:httpAllowedCidrs"),
+])
+def test_settings_refuse_what_aws_would_refuse(changes, key):
+    try:
+        settings_from_config("lab", with_values(**changes))
+    except pulumi.RunError as error:
+        assert key in str(error) and "BEGIN OPENSSH" not in str(error) and len(str(error)) < 800, str(error)
+    else:
+        raise AssertionError(f"{key}: accepted {changes}")
