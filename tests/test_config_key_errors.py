@@ -37,7 +37,7 @@ INVALID_CASES: dict[str, list[tuple[dict[str, object], str]]] = {
                           "logKmsKeyArn": "arn:aws:kms:ap-northeast-1:123456789012:key/k"}, "logKmsKeyArn")],
     "protectLogs": [({"protectLogs": "on"}, "true or false")],
     "tags": [({"tags": {"Project": "other"}}, "Project and Environment are set"),
-             ({"tags": {"Owner": 7}}, "string tags"), ({"tags": ["Owner"]}, "object")],
+             ({"tags": {"Owner": 7}}, "a string value"), ({"tags": ["Owner"]}, "object")],
     "sshPublicKey": [({"sshPublicKey": "not a key"}, "OpenSSH public key"),
                      ({"sshPublicKey": "ssh-ed25519 c2VjcmV0"}, "OpenSSH public key")],
     "keyPairName": [({"keyPairName": "ops", "sshPublicKey": PUBLIC_KEY}, "sshPublicKey")],
@@ -50,6 +50,9 @@ INVALID_CASES: dict[str, list[tuple[dict[str, object], str]]] = {
     "destinations": [({"destinations": "s3"}, "a non-empty list of destinations"),
                      ({"destinations": [{"type": "ftp"}]}, '{"type": "cloud-watch-logs"}')],
     "internalCidr": [({"internalCidr": "10.0.0.1/8"}, "no host bits")],
+    "amiId": [({"amiId": "ubuntu"}, "an AMI ID")],
+    "encryptAlarmTopic": [({"encryptAlarmTopic": "yes"}, "true or false")],
+    "publicHosts": [({"publicHosts": "no"}, "true or false")],
 }
 CASES = [pytest.param(key, changes, expected, id=f"{key}-{index}")
          for key, cases in INVALID_CASES.items() for index, (changes, expected) in enumerate(cases)]
@@ -72,8 +75,8 @@ def test_every_config_key_has_an_invalid_case():
 @pytest.mark.parametrize("key, changes, expected", CASES)
 def test_refusal_names_the_key(key, changes, expected):
     message = refusal(changes)
-    # The key itself, not a longer key that starts with it, then the value or "is".
-    assert re.match(rf"config {re.escape(KEY + key)}( = | \(value not shown\) | is )", message), \
+    # The key itself (or one of its entries, `tags.Owner`), not a longer key that starts with it.
+    assert re.match(rf"config {re.escape(KEY + key)}(\.\S+)?( = | \(value not shown\) | is )", message), \
         f"{key}: {message}"
     assert expected in message, f"{key}: {message}"
     assert "Traceback" not in message
@@ -84,7 +87,7 @@ def test_a_refused_public_key_is_not_echoed():
     assert "c2VjcmV0" not in message, message
 
 
-@pytest.mark.parametrize("value", [PUBLIC_KEY, "[secret]", "ecdsa-sha2-nistp256 AAAAE2VjZHNh",
+@pytest.mark.parametrize("value", [PUBLIC_KEY, "[secret]", "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTYAAAAIbmlzdHAyNTY=",
                                    "ssh-rsa AAAAB3NzaC1yc2E= "])
 def test_public_keys_and_the_secret_placeholder_are_accepted(value):
     config = {**lab_config(), KEY + "sshPublicKey": value}
