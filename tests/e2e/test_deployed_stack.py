@@ -16,7 +16,7 @@ import pytest
 
 from tests.e2e.conftest import fresh_moto_server, local_stack_engine
 from tests.e2e.engine import REPO_ROOT, Engine
-from tests.e2e.observe import (LOG_GROUP_URN, POLICY_PACK_ARGS, Moto, check_report,
+from tests.e2e.observe import (LOG_GROUP_URN, POLICY_PACK_ARGS, PREVIEW_NOTICE, Moto, check_report,
                                flow_log_summary, is_provider, outputs, resource_id, steps, violations)
 
 WEB_SG_URN = "urn:pulumi:local::vpc-flow-logs::vpcflowlogs:index:WebServers$aws:ec2/securityGroup:SecurityGroup::local-web-sg"
@@ -63,6 +63,13 @@ def test_preview_reports_the_violations_make_check_reports(rehearsal: Rehearsal,
     expected = {(v["policy"], v["enforcement"], v["urn"]) for v in checked["violations"]}
     assert reported == expected, (f"pulumi preview only: {sorted(reported - expected)}\n"
                                   f"make check only: {sorted(expected - reported)}")
+
+
+def test_every_policy_decides_at_preview(rehearsal: Rehearsal) -> None:
+    """The role's policy, the trust policy and the filter patterns are known before anything exists."""
+    undecided = sorted({event["policyEvent"]["policyName"] for event in rehearsal.preview_events
+                        if event.get("policyEvent", {}).get("message", "").startswith(PREVIEW_NOTICE)})
+    assert undecided == [], f"policies the engine could not run during preview: {undecided}"
 
 
 def test_up_creates_every_planned_resource(rehearsal: Rehearsal) -> None:
