@@ -46,8 +46,9 @@ $(STAMP): $(REQUIREMENTS)
 check: $(STAMP)
 	$(PYTHON) -m tools.check --format $(FORMAT) $(or $(STACK_FILE),config/Pulumi.*.yaml)
 
+# Two workers, one test file each at a time: files that share a fixed port stay on one worker.
 test: $(STAMP)
-	$(PYTHON) -m pytest
+	$(PYTHON) -m pytest -n 2 --dist loadfile
 
 # The Go-built CLI and engine (make pulumi-cli) on throwaway state, with moto on 127.0.0.1 only;
 # not part of `make test`.
