@@ -4,7 +4,6 @@ Composition only: validated settings in, components wired together, readable out
 """
 
 import pulumi
-import pulumi_aws as aws
 
 from components.athena import FlowLogAthena, FlowLogAthenaArgs
 from components.flow_log import LAB_TARGET, FlowLogDelivery, FlowLogDeliveryArgs
@@ -85,8 +84,7 @@ for destination in s3_destinations:
             hive_compatible_partitions=s3.hive_compatible_partitions,
             per_hour_partition=s3.per_hour_partition,
             region=settings.region,
-            # The records sit under the account whose flow logs write them, whoever owns the bucket.
-            account_id=aws.get_caller_identity_output().account_id,
+            account_id=s3.account_id,
             vpc_cidr=settings.monitored_cidr,
             results_retention_days=ATHENA_RESULTS_RETENTION_DAYS,
             bytes_scanned_cutoff=ATHENA_BYTES_SCANNED_CUTOFF,

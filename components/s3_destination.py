@@ -91,6 +91,8 @@ class S3FlowLogDestination(pulumi.ComponentResource):
     bucket_arn: pulumi.Output[str]
     # Objects land under <key_prefix><account>/vpcflowlogs/<region>/...
     key_prefix: str
+    # The account whose flow logs write the records: their keys start <key_prefix><account_id>/.
+    account_id: str
     log_fields: tuple[str, ...]
     file_format: str
     hive_compatible_partitions: bool
@@ -100,6 +102,7 @@ class S3FlowLogDestination(pulumi.ComponentResource):
     def __init__(self, name: str, args: S3FlowLogDestinationArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__("vpcflowlogs:index:S3FlowLogDestination", name, None, opts)
         destination = args.destination
+        self.account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
         self.log_fields = args.log_fields
         self.file_format = destination.file_format
         self.hive_compatible_partitions = destination.hive_compatible_partitions
@@ -145,7 +148,6 @@ class S3FlowLogDestination(pulumi.ComponentResource):
     def _bucket(self, name: str, args: S3FlowLogDestinationArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
         """The bucket and everything that hardens it; the policy is what delivery must wait for."""
         child = pulumi.ResourceOptions(parent=self)
-        account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(parent=self)).account_id
         partition = aws.get_partition(opts=pulumi.InvokeOptions(parent=self)).partition
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
@@ -194,7 +196,7 @@ class S3FlowLogDestination(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
         policy = aws.s3.BucketPolicy(
             f"{name}-policy", bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: bucket_policy(partition, account_id, args.region, arn)),
+            policy=bucket.arn.apply(lambda arn: bucket_policy(partition, self.account_id, args.region, arn)),
             # With Block Public Access on first, no moment exists where a policy could be public.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, ownership]))
         object_lock = args.destination.object_lock
