@@ -15,7 +15,7 @@ import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Collection, Iterator, Optional, Sequence
+from typing import Any, Callable, Collection, Iterator, Optional, Sequence
 
 import duckdb
 import pyarrow.parquet as pq
@@ -209,17 +209,28 @@ def load(con: duckdb.DuckDBPyConnection, local: LocalFiles, configured: Sequence
     return _load_text(con, local.files, configured, keep)
 
 
+def list_objects(client: Any, bucket: str, prefix: str = "") -> list[dict[str, Any]]:
+    """Every object of `bucket` under `prefix`, as ListObjectsV2 describes it."""
+    return [item for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+            for item in page.get("Contents", [])]
+
+
+def download_objects(client: Any, bucket: str, objects: Sequence[dict[str, Any]], into: Path,
+                     callback: Optional[Callable[[int], Any]] = None) -> None:
+    """The listed objects of `bucket`, each written under `into` at its key; `callback` gets the bytes."""
+    for item in objects:
+        target = into / item["Key"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        client.download_file(bucket, item["Key"], str(target), Callback=callback)
+
+
 def _download_s3(source: str, client: Any, into: Path) -> Path:
     bucket, _, prefix = source[len(S3_SCHEME):].partition("/")
-    objects = [item for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-               for item in page.get("Contents", [])]
+    objects = list_objects(client, bucket, prefix)
     if not objects:
         raise SourceError(f"{source}: no objects under this prefix")
     with progress(total=sum(item["Size"] for item in objects), desc="downloading", unit="B", unit_scale=True) as bar:
-        for item in objects:
-            target = into / item["Key"]
-            target.parent.mkdir(parents=True, exist_ok=True)
-            client.download_file(bucket, item["Key"], str(target), Callback=bar.update)
+        download_objects(client, bucket, objects, into, callback=bar.update)
     return into
 
 

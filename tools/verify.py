@@ -38,7 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from config.settings import Settings, settings_from_stack_file, stack_file_of
 from flowlogs.fields import format_string
 from flowlogs.records import MISSING, FlowRecord, parse_record, protocol_name
-from tools.flow_source import SourceError, files_of, iter_records
+from tools.flow_source import SourceError, download_objects, files_of, iter_records, list_objects
 
 # Without these a record cannot be tied to a host, a port and a verdict, or summed.
 REQUIRED_FIELDS = ("interface-id", "dstport", "protocol", "action", "packets", "bytes")
@@ -502,15 +502,11 @@ def s3_client(region: str) -> Any:
 def read_s3_messages(client: Any, bucket: str, fields: tuple[str, ...], since_ms: int) -> list[str]:
     """Records delivered to `bucket` since `since_ms`, read as `make analyze` reads them (plain text with its
     header line, or Parquet), as lines in the stack's format."""
-    objects = [item["Key"] for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
-               for item in page.get("Contents", []) if item["LastModified"].timestamp() * 1000 >= since_ms]
+    objects = [item for item in list_objects(client, bucket) if item["LastModified"].timestamp() * 1000 >= since_ms]
     if not objects:
         return []
     with tempfile.TemporaryDirectory(prefix="verify-s3-") as folder:
-        for key in objects:
-            target = Path(folder) / key
-            target.parent.mkdir(parents=True, exist_ok=True)
-            client.download_file(bucket, key, str(target))
+        download_objects(client, bucket, objects, Path(folder))
         return [" ".join(MISSING if record.values.get(name) is None else str(record.values[name]) for name in fields)
                 for record in iter_records(files_of(Path(folder)), fields)]
 
