@@ -18,6 +18,8 @@ from typing import Any, Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from flowlogs.quoting import cut
+
 PROJECT = "vpc-flow-logs"
 SECRET_PLACEHOLDER = "[secret]"
 MAX_SHOWN = 200
@@ -40,7 +42,7 @@ INSTANCE_TYPES = frozenset(member.value for member in aws.ec2.InstanceType)
 def shown(value: Any) -> str:
     """A value as an error quotes it: JSON, secrets hidden, cut at MAX_SHOWN characters."""
     text = SECRET_PLACEHOLDER if value == SECRET_PLACEHOLDER else json.dumps(value)
-    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+    return cut(text, MAX_SHOWN)
 
 
 def refuse(key: str, value: Any, allowed: str, quoted: str | None = None) -> pulumi.RunError:

@@ -16,6 +16,7 @@ from typing import Mapping
 
 from flowlogs.field_spec import FieldSpec
 from flowlogs.field_table import FIELD_TABLE
+from flowlogs.quoting import cut
 
 FIELDS: Mapping[str, FieldSpec] = MappingProxyType({spec.name: spec for spec in FIELD_TABLE})
 KNOWN_FIELDS: tuple[str, ...] = tuple(FIELDS)
@@ -48,8 +49,8 @@ def format_string(fields: tuple[str, ...]) -> str:
 
 
 def _cut(text: str, limit: int = 60) -> str:
-    """A token as an error quotes it: a pasted value can be any length."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+    """A token as an error quotes it."""
+    return cut(text, limit)
 
 
 def parse_log_format(log_format: str | None) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Mapping, Optional, Union
 
 from flowlogs.fields import DEFAULT_FIELDS, FIELDS, KNOWN_FIELDS, enumerated_values, format_string, parse_log_format
+from flowlogs.quoting import cut
 
 # What AWS writes for a field that has no value (and for every traffic field of NODATA/SKIPDATA).
 MISSING = "-"
@@ -87,7 +88,7 @@ def _check_format(fields: tuple[str, ...]) -> None:
 
 def _short(text: str, limit: int = 400) -> str:
     """Text quoted in an error, cut short: a malformed line can be arbitrarily long."""
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+    return cut(text, limit)
 
 
 def _value(name: str, text: str, line: str) -> Value:

@@ -38,6 +38,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from config.settings import Settings, settings_from_stack_file, stack_file_of
 from flowlogs.fields import format_string
 from flowlogs.records import MISSING, FlowRecord, parse_record, protocol_name
+from flowlogs.quoting import cut
 from tools.flow_source import SourceError, download_objects, files_of, iter_records, list_objects
 
 # Without these a record cannot be tied to a host, a port and a verdict, or summed.
@@ -96,8 +97,7 @@ MAX_SHOWN = 120
 
 
 def _shown(value: Any) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= MAX_SHOWN else f"{text[:MAX_SHOWN]}... ({len(text)} characters)"
+    return cut(json.dumps(value), MAX_SHOWN)
 
 
 def _text(entry: Mapping[str, Any], key: str, where: str, required: bool = False) -> Optional[str]:
