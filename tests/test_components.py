@@ -176,6 +176,11 @@ def test_flow_log_properties_come_from_args():
     assert flow_log.inputs["tags"]["Environment"] == "lab", flow_log.urn
 
 
+def test_flow_log_is_named_in_the_console_by_its_logical_name():
+    flow_log = delivery().one("aws:ec2/flowLog:FlowLog")
+    assert flow_log.inputs["tags"]["Name"] == flow_log.name, flow_log.urn
+
+
 def test_flow_log_waits_for_its_delivery_permissions():
     rendering = delivery()
     flow_log = rendering.one("aws:ec2/flowLog:FlowLog")

@@ -27,6 +27,7 @@ from tests.policy_fixtures import (ACCOUNT, DEFAULT_COLUMNS, EGRESS_RULE, KMS_KE
                                    ingress_rule, inline_entry, instance, legacy_rule, log_group, managed_instance,
                                    permissions, replaced, resource, s3_delivery, s3_parquet_delivery, security_group,
                                    ssm_profile, trust, vpc, workgroup)
+from tests.policy_in_process import InProcessPack
 from tools.analyzer import PolicyPackError, PolicyPackSession, Violation, load_policy_config
 from tools.render import UNKNOWN
 
@@ -56,9 +57,16 @@ MINIMUM_RETENTION_BY_STACK = {"lab": 1, "local": 1, "dev": 30, "prod": 365, "aud
 
 
 @pytest.fixture(scope="module")
-def pack():
+def analyzer_pack():
     with PolicyPackSession(PACK, "test", policy_config={"all": "mandatory"}) as session:
         yield session
+
+
+@pytest.fixture(scope="module", params=["analyzer", "in-process"])
+def pack(request, analyzer_pack):
+    """The pack through the analyzer protocol, and its rule functions called in this process
+    (tests/policy_in_process.py), where a mutation run can follow them."""
+    return analyzer_pack if request.param == "analyzer" else InProcessPack()
 
 
 def violations_of(session: PolicyPackSession, rule: str, resources: list[dict]) -> list[Violation]:
@@ -79,8 +87,8 @@ def test_the_compliant_stack_passes_every_rule(pack):
     assert pack.analyze(compliant_stack()) == []
 
 
-def test_pack_lists_every_rule_with_its_enforcement(pack):
-    policies = pack.info()
+def test_pack_lists_every_rule_with_its_enforcement(analyzer_pack):
+    policies = analyzer_pack.info()
     assert {p.name for p in policies} == ALL_RULES
     assert all(p.enforcement == "mandatory" and p.description for p in policies), policies
 
@@ -517,16 +525,16 @@ def test_every_taggable_type_the_program_registers_is_checked(rendered, stack):
 
 # unknown values
 
-def test_unknown_input_makes_a_resource_rule_advisory_not_silent(pack):
+def test_unknown_input_makes_a_resource_rule_advisory_not_silent(analyzer_pack):
     flow = delivery(traffic_type=UNKNOWN)
-    (violation,) = violations_of(pack, "flow-log-captures-rejects", flow.resources)
+    (violation,) = violations_of(analyzer_pack, "flow-log-captures-rejects", flow.resources)
     assert (violation.enforcement, violation.urn) == ("advisory", flow.flow_log["urn"])
     assert "during preview" in violation.message
 
 
-def test_unknown_input_makes_a_stack_rule_advisory_not_silent(pack):
+def test_unknown_input_makes_a_stack_rule_advisory_not_silent(analyzer_pack):
     flow = delivery(trust_policy=UNKNOWN)
-    (violation,) = violations_of(pack, "flow-log-role-least-privilege", flow.resources)
+    (violation,) = violations_of(analyzer_pack, "flow-log-role-least-privilege", flow.resources)
     assert violation.enforcement == "advisory" and "during preview" in violation.message
 
 

@@ -4,6 +4,7 @@ the flow log's replacement contract and least-privilege IAM documents."""
 from __future__ import annotations
 
 import json
+import re
 import runpy
 
 import jsonschema
@@ -356,7 +357,9 @@ def test_vpc_tags_matching_nothing_is_a_config_error_naming_the_tags():
                 return {"ids": [], "id": self.region}
             return super().call(args)
 
-    with pytest.raises(pulumi.RunError, match=r'flowLogTargets.vpcTags = \{"Team": "payments"\}.*matches no VPC'):
+    message = ('config vpc-flow-logs:flowLogTargets.vpcTags = {"Team": "payments"} is invalid: it matches no VPC '
+               "in this account and region; correct the tags or name the VPC by vpcId")
+    with pytest.raises(pulumi.RunError, match=f"^{re.escape(message)}$"):
         try:
             render("audit", stack_config("audit"), mocks=NoVpcs("ap-northeast-1"))
         finally:
@@ -455,7 +458,9 @@ def test_a_vpc_named_by_id_and_found_by_tags_is_a_config_error():
                 return {"ids": ["vpc-0a1b2c3d4e5f60718"], "id": self.region}
             return super().call(args)
 
-    with pytest.raises(pulumi.RunError, match=r"flowLogTargets names vpc-0a1b2c3d4e5f60718 twice .*vpcTags"):
+    message = ("config vpc-flow-logs:flowLogTargets names vpc-0a1b2c3d4e5f60718 twice (vpcId vpc-0a1b2c3d4e5f60718 "
+               'and vpcTags {"Team": "payments"}): list each target once')
+    with pytest.raises(pulumi.RunError, match=f"^{re.escape(message)}$"):
         render("audit", stack_config("audit"), mocks=TaggedVpcIsNamed("ap-northeast-1"))
 
 

@@ -2,8 +2,9 @@
 
 Runs mutmut (pinned in requirements-mutation.txt, configured in setup.cfg) over config/settings.py,
 components/, policies/rules/, flowlogs/, tools/check.py and tools/verify.py. mutmut records which
-tests reach each function and runs only those against each of its mutants. Then this writes a
-report per module: killed, survived, timed out, and which survivors tests/mutation_equivalents.txt
+tests reach each function; this narrows that set to the function's fastest covering tests, up to a
+budget of test time per mutant, and mutmut runs those against each of its mutants. Then this writes
+a report per module: killed, survived, timed out, and which survivors tests/mutation_equivalents.txt
 explains as equivalent (no observable behaviour changes).
 
 Not part of `make test` or CI: a full run takes about an hour on two cores.
@@ -30,6 +31,12 @@ REPORT = PROJECT_ROOT / "mutation-report.md"
 EQUIVALENTS = PROJECT_ROOT / "tests" / "mutation_equivalents.txt"
 # The columns of the report, in mutmut's status words; the rest are summed under "other".
 STATUSES = ("killed", "survived", "timeout", "no tests", "not checked")
+# Seconds of test time a mutant may cost: the settings are reached by over 400 tests (every render),
+# which would make one surviving mutant cost minutes; a function's fastest tests are its own.
+TEST_BUDGET_SECONDS = 2.0
+# A survivor of that budget runs again with this much: enough to reach the tests that render or
+# check whole stacks, still short of the minutes some functions' whole covering sets take.
+CONFIRM_BUDGET_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,67 @@ def report(results: Sequence[ModuleResult], equivalents: Mapping[str, str], meas
     return "\n".join(lines) + "\n"
 
 
+def narrowed(tests_by_function: Mapping[str, Iterable[str]], duration_by_test: Mapping[str, float],
+             budget: float) -> dict[str, list[str]]:
+    """Each function's fastest covering tests, fastest first, while their total stays within `budget`.
+
+    The fastest test is always kept, so a function reached by tests keeps at least one. Fastest first
+    also means a killed mutant usually stops (pytest -x) at its cheapest failing test.
+    """
+    chosen = {}
+    for function, tests in tests_by_function.items():
+        kept, spent = [], 0.0
+        for test in sorted(tests, key=lambda name: (duration_by_test.get(name, 0.0), name)):
+            cost = duration_by_test.get(test, 0.0)
+            if kept and spent + cost > budget:
+                break
+            kept.append(test)
+            spent += cost
+        chosen[function] = kept
+    return chosen
+
+
+def run_mutmut(mutant_globs: Sequence[str], max_children: int, budget: float) -> int:
+    """mutmut's own `run`, with each function's covering tests narrowed once its stats are known."""
+    from collections import defaultdict
+
+    import mutmut.__main__ as mutmut_main
+    from mutmut.runners.harness import PytestRunner
+    from mutmut.state import state
+
+    class FixtureCost:
+        """mutmut times a test's call only; a fixture's setup (a stack rendered and checked, a moto
+        server started) is paid again by every mutant that runs the test, so it counts too."""
+
+        @staticmethod
+        def pytest_runtest_makereport(item, call):
+            if call.when in ("setup", "teardown"):
+                state().duration_by_test[item.nodeid] = state().duration_by_test.get(item.nodeid, 0.0) + call.duration
+
+    execute_pytest = PytestRunner.execute_pytest
+
+    def execute_pytest_with_fixture_cost(self, params, **kwargs):
+        if "plugins" in kwargs and "--collect-only" not in params:  # the stats run
+            kwargs["plugins"] = [*kwargs["plugins"], FixtureCost()]
+        return execute_pytest(self, params, **kwargs)
+
+    PytestRunner.execute_pytest = execute_pytest_with_fixture_cost
+    collect_or_load_stats = mutmut_main.collect_or_load_stats
+
+    def collect_then_narrow(*args, **kwargs):
+        collect_or_load_stats(*args, **kwargs)  # saves the full sets; only this run's copy is narrowed
+        current = state()
+        current.tests_by_mangled_function_name = defaultdict(
+            list, narrowed(current.tests_by_mangled_function_name, current.duration_by_test, budget))
+
+    mutmut_main.collect_or_load_stats = collect_then_narrow
+    try:
+        mutmut_main.cli.main(["run", "--max-children", str(max_children), *mutant_globs], standalone_mode=False)
+    except SystemExit as stopped:  # mutmut calls exit(1) when the clean run or the stats fail
+        return stopped.code if isinstance(stopped.code, int) else 1
+    return 0
+
+
 def prepare(mutants: Path) -> None:
     """mutmut reads its settings from the working directory, also in the pack's own process."""
     (mutants / "policies").mkdir(parents=True, exist_ok=True)
@@ -119,19 +187,34 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("mutants", nargs="*", help='only these mutant name globs, e.g. "flowlogs.fields.*"')
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--budget", type=float, default=TEST_BUDGET_SECONDS,
+                        help="seconds of covering tests per mutant, fastest first (default %(default)s)")
+    parser.add_argument("--confirm-budget", type=float, default=CONFIRM_BUDGET_SECONDS,
+                        help="seconds of covering tests for a survivor's second run; 0 skips it (default %(default)s)")
     parser.add_argument("--report", type=Path, default=REPORT)
     parser.add_argument("--report-only", action="store_true", help="rewrite the report from the last run")
     args = parser.parse_args(argv)
     if not args.report_only:
         prepare(MUTANTS)
-        shared = PROJECT_ROOT.parent / "shared" / "reference"
-        env = {**os.environ, "VPC_FLOW_LOGS_SHARED_REFERENCE": str(shared)}
-        mutmut = Path(sys.executable).with_name("mutmut")
-        run = subprocess.run([str(mutmut), "run", "--max-children", str(args.max_children), *args.mutants],
-                             cwd=PROJECT_ROOT, env=env, check=False)
-        if run.returncode != 0:
-            print(f"mutation: mutmut run exited {run.returncode}; no report written", file=sys.stderr)
-            return run.returncode
+        os.environ["VPC_FLOW_LOGS_SHARED_REFERENCE"] = str(PROJECT_ROOT.parent / "shared" / "reference")
+        # Each mutant's process imports the mutated modules it has not inherited; without bytecode
+        # caches it compiles them (every mutant inlined) afresh each time.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.chdir(PROJECT_ROOT)  # mutmut reads setup.cfg and writes mutants/ here
+        exit_code = run_mutmut(args.mutants, args.max_children, args.budget)
+        survivors = [name for result in read_results(MUTANTS, args.mutants)
+                     for name, status in result.statuses.items() if status == "survived"]
+        if exit_code == 0 and survivors and args.confirm_budget > args.budget:
+            # A survivor may only have missed the test that kills it: it runs again with the larger
+            # budget, in a fresh process (mutmut's state is process-wide).
+            print(f"mutation: {len(survivors)} survivors run again with {args.confirm_budget:g} s of tests each",
+                  file=sys.stderr)
+            exit_code = subprocess.run([sys.executable, "-m", "tools.mutation", "--budget", str(args.confirm_budget),
+                                        "--confirm-budget", "0", "--max-children", str(args.max_children),
+                                        "--report", str(args.report), *survivors], check=False).returncode
+        if exit_code != 0:
+            print(f"mutation: mutmut run exited {exit_code}; no report written", file=sys.stderr)
+            return exit_code
     # Read after the run, so explanations written while it ran count.
     equivalents = read_equivalents(EQUIVALENTS)
     results = read_results(MUTANTS, args.mutants)
