@@ -19,6 +19,7 @@ from config.settings import AlarmSettings, MonitoringSettings, settings_from_con
 from flowlogs.fields import DEFAULT_FIELDS, format_string, parse_log_format
 from flowlogs.patterns import metric_filters
 from flowlogs.queries import QUERY_NAMES
+from policies.rules import metric_filters as metric_filter_rules
 from tests.conftest import REPO_ROOT, lab_config
 from tools.analyzer import PolicyPackSession, Violation
 from tools.render import Registration, Rendering, render
@@ -312,8 +313,8 @@ def test_pack_default_fields_are_the_programs():
 
 
 def test_pack_reads_a_custom_format_as_the_program_does():
-    assert pack_rule_module().format_fields(CUSTOM_FORMAT) == parse_log_format(CUSTOM_FORMAT)
+    assert metric_filter_rules.format_fields(CUSTOM_FORMAT) == parse_log_format(CUSTOM_FORMAT)
 
 
 def test_pack_reads_field_names_past_quoted_commas_and_conditions():
-    assert pack_rule_module().pattern_fields('[a, b="x,y" && b!="z", ...]') == ("a", "b", "...")
+    assert metric_filter_rules.pattern_fields('[a, b="x,y" && b!="z", ...]') == ("a", "b", "...")

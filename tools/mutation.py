@@ -170,6 +170,9 @@ def run_mutmut(mutant_globs: Sequence[str], max_children: int, budget: float) ->
             list, narrowed(current.tests_by_mangled_function_name, current.duration_by_test, budget))
 
     mutmut_main.collect_or_load_stats = collect_then_narrow
+    # This process imported `tools` from the repo; the tests must import it from mutants/.
+    for module in [name for name in sys.modules if name == "tools" or name.startswith("tools.")]:
+        del sys.modules[module]
     try:
         mutmut_main.cli.main(["run", "--max-children", str(max_children), *mutant_globs], standalone_mode=False)
     except SystemExit as stopped:  # mutmut calls exit(1) when the clean run or the stats fail
