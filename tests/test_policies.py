@@ -63,10 +63,10 @@ def analyzer_pack():
 
 
 @pytest.fixture(scope="module", params=["analyzer", "in-process"])
-def pack(request, analyzer_pack):
+def pack(request):
     """The pack through the analyzer protocol, and its rule functions called in this process
-    (tests/policy_in_process.py), where a mutation run can follow them."""
-    return analyzer_pack if request.param == "analyzer" else InProcessPack()
+    (tests/policy_in_process.py), where a mutation run can follow them without starting the pack."""
+    return request.getfixturevalue("analyzer_pack") if request.param == "analyzer" else InProcessPack()
 
 
 def violations_of(session: PolicyPackSession, rule: str, resources: list[dict]) -> list[Violation]:
