@@ -1,8 +1,9 @@
 """The policy pack, through the real analyzer protocol against the real `policies/` process.
 
-Each rule has a compliant and a violating case (metric-filter-matches-log-format's are with the
-monitoring tests); enforcement comes from Configure, as the CLI sends it for a
-`--policy-pack-config` file.
+Each rule has a compliant and a violating case (metric-filter-matches-log-format's generated filters
+are with the monitoring tests), and at least one violating case whose whole message is pinned: the
+resource's type and name, what is wrong, and the fix. Enforcement comes from Configure, as the CLI
+sends it for a `--policy-pack-config` file.
 """
 
 from __future__ import annotations
@@ -557,36 +558,23 @@ def test_topic_under_a_key_alarms_may_use_passes_with_the_arn_still_unknown(pack
         == []
 
 
-def test_unencrypted_topic_fails(pack):
-    culprit = resource(TOPIC, "alerts", {"tags": TAGS})
+@pytest.mark.parametrize("key_id", [None, "alias/aws/sns"], ids=["unencrypted", "aws-managed-key"])
+def test_topic_without_a_key_of_the_stack_fails(pack, key_id):
+    culprit = resource(TOPIC, "alerts", {"tags": TAGS, **({"kmsMasterKeyId": key_id} if key_id else {})})
     assert_flags(pack, "alarm-topic-encrypted", [culprit], culprit,
                  message="aws:sns/topic:Topic 'alerts' is not encrypted with a key this stack manages: set "
-                         "vpc-flow-logs:encryptAlarmTopic to true (alias/aws/sns would not let "
-                         "alarms publish).")
+                         "vpc-flow-logs:encryptAlarmTopic to true (alias/aws/sns would not let alarms publish).")
 
 
-def test_topic_under_the_aws_managed_key_fails(pack):
-    culprit = resource(TOPIC, "alerts", {"kmsMasterKeyId": "alias/aws/sns", "tags": TAGS})
-    assert_flags(pack, "alarm-topic-encrypted", [culprit], culprit,
-                 message="aws:sns/topic:Topic 'alerts' is not encrypted with a key this stack manages: set "
-                         "vpc-flow-logs:encryptAlarmTopic to true (alias/aws/sns would not let "
-                         "alarms publish).")
-
-
-def test_topic_whose_key_does_not_let_alarms_publish_fails(pack):
-    resources = encrypted_topic(["kms:Decrypt"])
+@pytest.mark.parametrize("granted, missing", [
+    (["kms:Decrypt"], "kms:GenerateDataKey"),
+    (["kms:DescribeKey"], "kms:Decrypt, kms:GenerateDataKey"),
+], ids=["no-data-key", "neither"])
+def test_topic_whose_key_does_not_let_alarms_publish_fails(pack, granted, missing):
+    resources = encrypted_topic(granted)
     assert_flags(pack, "alarm-topic-encrypted", resources, resources[-1],
                  message="aws:sns/topic:Topic 'alerts' is encrypted with aws:kms/key:Key 'alerts-key', whose policy "
-                         "does not let cloudwatch.amazonaws.com call kms:GenerateDataKey: alarms could not publish "
-                         "to it.")
-
-
-def test_topic_whose_key_lets_alarms_do_nothing_names_both_actions(pack):
-    resources = encrypted_topic(["kms:DescribeKey"])
-    assert_flags(pack, "alarm-topic-encrypted", resources, resources[-1],
-                 message="aws:sns/topic:Topic 'alerts' is encrypted with aws:kms/key:Key 'alerts-key', whose policy "
-                         "does not let cloudwatch.amazonaws.com call kms:Decrypt, kms:GenerateDataKey: alarms could "
-                         "not publish to it.")
+                         f"does not let cloudwatch.amazonaws.com call {missing}: alarms could not publish to it.")
 
 
 # security-group-rules-described
