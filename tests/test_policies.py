@@ -1,8 +1,9 @@
 """The policy pack, through the real analyzer protocol against the real `policies/` process.
 
-Each rule has a compliant and a violating case (metric-filter-matches-log-format's are with the
-monitoring tests); enforcement comes from Configure, as the CLI sends it for a
-`--policy-pack-config` file.
+Each rule has a compliant and a violating case (metric-filter-matches-log-format's generated filters
+are with the monitoring tests), and at least one violating case whose whole message is pinned: the
+resource's type and name, what is wrong, and the fix. Enforcement comes from Configure, as the CLI
+sends it for a `--policy-pack-config` file.
 """
 
 from __future__ import annotations
@@ -16,17 +17,18 @@ import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Optional
 
 import grpc
 import pytest
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from tests.conftest import STACKS
-from tests.policy_fixtures import (ACCOUNT, DEFAULT_COLUMNS, EGRESS_RULE, KMS_KEY, PACK, ROLE, SUBNET, TAGS, TOPIC,
-                                   attached_policy, bucket_policy_document, compliant_stack, default_group, delivery,
-                                   ingress_rule, inline_entry, instance, legacy_rule, log_group, managed_instance,
-                                   permissions, replaced, resource, s3_delivery, s3_parquet_delivery, security_group,
-                                   ssm_profile, trust, vpc, workgroup)
+from tests.policy_fixtures import (ACCOUNT, DEFAULT_COLUMNS, EGRESS_RULE, KMS_KEY, METRIC_FILTER, PACK, ROLE, SUBNET,
+                                   TAGS, TOPIC, attached_policy, bucket_policy_document, compliant_stack,
+                                   default_group, delivery, ingress_rule, inline_entry, instance, legacy_rule,
+                                   log_group, managed_instance, permissions, replaced, resource, s3_delivery,
+                                   s3_parquet_delivery, security_group, ssm_profile, trust, vpc, workgroup)
 from tests.policy_in_process import InProcessPack
 from tools.analyzer import PolicyPackError, PolicyPackSession, Violation, load_policy_config
 from tools.render import UNKNOWN
@@ -73,14 +75,27 @@ def violations_of(session: PolicyPackSession, rule: str, resources: list[dict]) 
     return [v for v in session.analyze(resources) if v.policy == rule]
 
 
-def assert_flags(session: PolicyPackSession, rule: str, resources: list[dict], culprit: dict) -> Violation:
-    """Exactly one violation of `rule`, on `culprit`, mandatory, and its message names it."""
+def assert_flags(session: PolicyPackSession, rule: str, resources: list[dict], culprit: dict,
+                 message: Optional[str] = None) -> Violation:
+    """Exactly one violation of `rule`, on `culprit`, mandatory, its message opening with the culprit's
+    type and name as `pulumi preview` lists them, and, when given, exactly `message`."""
     violations = violations_of(session, rule, resources)
-    assert [v.urn for v in violations] == [culprit["urn"]], violations
+    assert [v.urn for v in violations] == [culprit["urn"]], (rule, violations)
     (violation,) = violations
-    assert violation.enforcement == "mandatory"
-    assert f"'{culprit['name']}'" in violation.message, violation.message
+    assert violation.enforcement == "mandatory", (rule, culprit["urn"])
+    assert violation.message.startswith(f"{culprit['type']} '{culprit['name']}'"), \
+        (rule, culprit["urn"], violation.message)
+    if message is not None:
+        assert violation.message == message, (rule, culprit["urn"])
     return violation
+
+
+def expect_floats_through_the_analyzer(request, pack, number: str) -> None:
+    """Numbers reach the pack's process as protobuf floats, and two rules print them as they come (`600.0`):
+    under the analyzer, the exact message is a known failure, strict so that the fix is noticed."""
+    if isinstance(pack, PolicyPackSession):
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            f"{number} reaches the pack through the analyzer protocol as a float, and the message prints it so")))
 
 
 def test_the_compliant_stack_passes_every_rule(pack):
@@ -108,7 +123,9 @@ def test_vpc_that_a_flow_log_references_passes(pack):
 
 def test_vpc_no_flow_log_references_fails_even_with_a_flow_log_around(pack):
     flow = delivery(linked_to_vpc=False)
-    assert_flags(pack, "vpc-flow-logs-enabled", flow.resources, flow.vpc)
+    assert_flags(pack, "vpc-flow-logs-enabled", flow.resources, flow.vpc,
+                 message="aws:ec2/vpc:Vpc 'vpc' is not the target of any flow log: add an aws.ec2.FlowLog with "
+                         "vpc_id=vpc.id (the output, not a literal ID) delivering to a log group.")
 
 
 def test_second_vpc_without_its_own_flow_log_fails(pack):
@@ -125,7 +142,9 @@ def test_flow_log_recording_rejects_passes(pack, traffic_type):
 
 def test_flow_log_recording_only_accepts_fails(pack):
     flow = delivery(traffic_type="ACCEPT")
-    assert "ACCEPT" in assert_flags(pack, "flow-log-captures-rejects", flow.resources, flow.flow_log).message
+    assert_flags(pack, "flow-log-captures-rejects", flow.resources, flow.flow_log,
+                 message="aws:ec2/flowLog:FlowLog 'flow-log' records trafficType 'ACCEPT', which misses rejected "
+                         "traffic: set vpc-flow-logs:trafficType to ALL (or REJECT).")
 
 
 # flow-log-replaced-not-updated
@@ -136,7 +155,11 @@ def test_delete_before_replace_flow_log_passes(pack):
 
 def test_flow_log_replaced_create_first_fails(pack):
     flow = delivery(delete_before_replace=False)
-    assert_flags(pack, "flow-log-replaced-not-updated", flow.resources, flow.flow_log)
+    assert_flags(pack, "flow-log-replaced-not-updated", flow.resources, flow.flow_log,
+                 message="aws:ec2/flowLog:FlowLog 'flow-log' is not delete-before-replace: AWS cannot modify a "
+                         "flow log, and creating the replacement first fails with FlowLogAlreadyExists. Register "
+                         "it with delete_before_replace=True and replace_on_changes listing its configuration "
+                         "inputs (not tags).")
 
 
 # flow-log-role-least-privilege
@@ -155,49 +178,82 @@ def test_condition_keys_match_case_insensitively(pack):
     assert violations_of(pack, "flow-log-role-least-privilege", flow.resources) == []
 
 
-@pytest.mark.parametrize("trust_policy, expected", [
-    (trust(conditions={}), "no aws:SourceAccount condition"),
-    (trust(conditions={"StringEquals": {"aws:SourceAccount": "123456789012"}}), "no aws:SourceArn condition"),
-    (trust(principal={"Service": ["vpc-flow-logs.amazonaws.com", "ec2.amazonaws.com"]}), "not only"),
-    (trust(principal={"AWS": "*"}), "not only"),
+# Every message of flow-log-role-least-privilege on the role of `delivery()`: who it is, then its problems.
+ROLE_USED_BY_FLOW_LOG = "aws:iam/role:Role 'role', used by flow log(s) flow-log: "
+# ... and then the fix, the same whatever the problems.
+ROLE_FIX = (". Trust only vpc-flow-logs.amazonaws.com with aws:SourceAccount and aws:SourceArn conditions, and "
+            "grant only logs:CreateLogStream, logs:PutLogEvents, logs:DescribeLogGroups and "
+            "logs:DescribeLogStreams on '<log group arn>:*'.")
+
+
+@pytest.mark.parametrize("trust_policy, problems", [
+    (trust(conditions={}), "its trust policy has no aws:SourceAccount condition; "
+                           "its trust policy has no aws:SourceArn condition"),
+    (trust(conditions={"StringEquals": {"aws:SourceAccount": "123456789012"}}),
+     "its trust policy has no aws:SourceArn condition"),
+    (trust(principal={"Service": ["vpc-flow-logs.amazonaws.com", "ec2.amazonaws.com"]}),
+     "it trusts {'Service': ['vpc-flow-logs.amazonaws.com', 'ec2.amazonaws.com']}, "
+     "not only vpc-flow-logs.amazonaws.com"),
+    (trust(principal={"AWS": "*"}), "it trusts {'AWS': '*'}, not only vpc-flow-logs.amazonaws.com"),
 ], ids=["no-conditions", "no-source-arn", "second-service", "any-principal"])
-def test_role_trusting_more_than_the_service_fails(pack, trust_policy, expected):
+def test_role_trusting_more_than_the_service_fails(pack, trust_policy, problems):
     flow = delivery(trust_policy=trust_policy)
-    violation = assert_flags(pack, "flow-log-role-least-privilege", flow.resources, flow.role)
-    assert expected in violation.message
+    assert_flags(pack, "flow-log-role-least-privilege", flow.resources, flow.role,
+                 message=ROLE_USED_BY_FLOW_LOG + problems + ROLE_FIX)
 
 
-@pytest.mark.parametrize("policy, expected", [
-    (permissions(resource_arn="*"), 'Resource "*"'),
-    (permissions(actions=["logs:*"]), "wildcard action(s) logs:*"),
-    (permissions(actions=["*"]), "wildcard action(s) *"),
-    (permissions(actions=["logs:CreateLogStream", "logs:Put*"]), "wildcard action(s) logs:Put*"),
-    (permissions(actions=["logs:createloggroup", "logs:PutLogEvents"]), "logs:CreateLogGroup"),
+@pytest.mark.parametrize("policy, problems", [
+    (permissions(resource_arn="*"), 'it allows Resource "*"'),
+    (permissions(actions=["logs:*"]), "it allows the wildcard action(s) logs:*"),
+    (permissions(actions=["*"]), "it allows the wildcard action(s) *"),
+    (permissions(actions=["logs:CreateLogStream", "logs:Put*"]), "it allows the wildcard action(s) logs:Put*"),
+    (permissions(actions=["logs:createloggroup", "logs:PutLogEvents"]),
+     "it allows logs:CreateLogGroup, which lets the service re-create a deleted group"),
 ], ids=["star-resource", "logs-star", "star", "partial-wildcard", "create-log-group"])
-def test_role_policy_granting_more_than_delivery_fails(pack, policy, expected):
+def test_role_policy_granting_more_than_delivery_fails(pack, policy, problems):
     flow = delivery(policy=policy)
-    violation = assert_flags(pack, "flow-log-role-least-privilege", flow.resources, flow.role)
-    assert expected in violation.message
+    assert_flags(pack, "flow-log-role-least-privilege", flow.resources, flow.role,
+                 message=ROLE_USED_BY_FLOW_LOG + problems + ROLE_FIX)
+
+
+def test_every_problem_of_the_role_is_listed_in_one_message(pack):
+    flow = delivery(trust_policy=trust(conditions={}), policy=permissions(actions=["logs:*"], resource_arn="*"))
+    assert_flags(pack, "flow-log-role-least-privilege", flow.resources, flow.role,
+                 message=ROLE_USED_BY_FLOW_LOG + "its trust policy has no aws:SourceAccount condition; its trust "
+                 "policy has no aws:SourceArn condition; it allows the wildcard action(s) logs:*; it allows "
+                 'Resource "*"' + ROLE_FIX)
 
 
 def test_inline_policy_granting_more_than_delivery_fails(pack):
     flow = delivery()
     role = {**flow.role, "inputs": {**flow.role["inputs"],
                                     "inlinePolicies": [{"name": "broad", "policy": permissions(resource_arn="*")}]}}
-    assert_flags(pack, "flow-log-role-least-privilege", replaced(flow.resources, role), role)
+    assert_flags(pack, "flow-log-role-least-privilege", replaced(flow.resources, role), role,
+                 message=ROLE_USED_BY_FLOW_LOG + 'it allows Resource "*"' + ROLE_FIX)
 
 
 def test_attached_policy_granting_more_than_delivery_fails(pack):
     flow = delivery()
     resources = [*flow.resources, *attached_policy(flow.role, permissions(actions=["logs:*"]))]
-    assert "logs:*" in assert_flags(pack, "flow-log-role-least-privilege", resources, flow.role).message
+    assert_flags(pack, "flow-log-role-least-privilege", resources, flow.role,
+                 message=ROLE_USED_BY_FLOW_LOG + "it allows the wildcard action(s) logs:*" + ROLE_FIX)
 
 
 def test_attached_managed_policy_that_cannot_be_read_fails(pack):
     flow = delivery()
-    managed = "arn:aws:iam::aws:policy/CloudWatchLogsFullAccess"
-    resources = [*flow.resources, *attached_policy(flow.role, literal_arn=managed)]
-    assert managed in assert_flags(pack, "flow-log-role-least-privilege", resources, flow.role).message
+    resources = [*flow.resources,
+                 *attached_policy(flow.role, literal_arn="arn:aws:iam::aws:policy/CloudWatchLogsFullAccess")]
+    assert_flags(pack, "flow-log-role-least-privilege", resources, flow.role,
+                 message=ROLE_USED_BY_FLOW_LOG + "it attaches arn:aws:iam::aws:policy/CloudWatchLogsFullAccess, "
+                 "which this stack does not define, so its permissions cannot be checked" + ROLE_FIX)
+
+
+def test_role_of_two_flow_logs_names_both(pack):
+    flow = delivery(policy=permissions(resource_arn="*"))
+    second = {**flow.flow_log, "urn": flow.flow_log["urn"] + "-second", "name": "second-flow-log"}
+    assert_flags(pack, "flow-log-role-least-privilege", [*flow.resources, second], flow.role,
+                 message="aws:iam/role:Role 'role', used by flow log(s) flow-log, second-flow-log: "
+                         'it allows Resource "*"' + ROLE_FIX)
 
 
 def test_policy_of_an_unrelated_role_is_not_held_against_the_flow_log_role(pack):
@@ -217,7 +273,27 @@ def test_group_kept_long_enough_passes(pack):
 @pytest.mark.parametrize("retention", [None, 0], ids=["absent", "zero"])
 def test_group_that_never_expires_fails(pack, retention):
     group = log_group(retentionInDays=retention)
-    assert "never expires" in assert_flags(pack, "log-group-retention", [group], group).message
+    assert_flags(pack, "log-group-retention", [group], group,
+                 message="aws:cloudwatch/logGroup:LogGroup 'group' never expires its records (no retentionInDays): "
+                         "set vpc-flow-logs:logRetentionDays to at least 1.")
+
+
+@pytest.fixture(scope="module", params=["analyzer", "in-process"])
+def month_minimum_pack(request):
+    """The pack with log-group-retention asking for 30 days, through either path."""
+    config = {"log-group-retention": {"minimumRetentionDays": 30}}
+    if request.param == "in-process":
+        yield InProcessPack(config)
+        return
+    with PolicyPackSession(PACK, "test", policy_config={"all": "mandatory", **config}) as session:
+        yield session
+
+
+def test_group_kept_fewer_days_than_the_minimum_fails(month_minimum_pack):
+    group = log_group(retentionInDays=14)
+    assert_flags(month_minimum_pack, "log-group-retention", [group], group,
+                 message="aws:cloudwatch/logGroup:LogGroup 'group' keeps records 14 days, fewer than the 30 this "
+                         "stack requires: raise vpc-flow-logs:logRetentionDays to 30 or more.")
 
 
 def test_encrypted_group_passes(pack):
@@ -226,7 +302,9 @@ def test_encrypted_group_passes(pack):
 
 def test_unencrypted_group_fails(pack):
     group = log_group(kmsKeyId=None)
-    assert_flags(pack, "log-group-encrypted", [group], group)
+    assert_flags(pack, "log-group-encrypted", [group], group,
+                 message="aws:cloudwatch/logGroup:LogGroup 'group' is not encrypted with a KMS key: set "
+                         "vpc-flow-logs:createLogKmsKey to true, or vpc-flow-logs:logKmsKeyArn to a key.")
 
 
 def test_protected_group_passes(pack):
@@ -235,7 +313,9 @@ def test_protected_group_passes(pack):
 
 def test_unprotected_group_fails(pack):
     group = log_group(protect=False)
-    assert_flags(pack, "log-group-protected", [group], group)
+    assert_flags(pack, "log-group-protected", [group], group,
+                 message="aws:cloudwatch/logGroup:LogGroup 'group' is not protected, so `pulumi destroy` deletes "
+                         "the recorded traffic: set vpc-flow-logs:protectLogs to true.")
 
 
 # ssh-not-open-to-world and http-open-to-world
@@ -265,6 +345,18 @@ def test_ssh_from_the_world_fails(pack, culprit):
     assert_flags(pack, "ssh-not-open-to-world", [culprit], culprit)
 
 
+@pytest.mark.parametrize("culprit, message", [
+    (ingress_rule("ssh-v4", 22, "0.0.0.0/0"),
+     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'ssh-v4' allows SSH (22) from 0.0.0.0/0: set "
+     "vpc-flow-logs:sshAllowedCidrs to the office or bastion ranges that need it."),
+    (security_group("both-families", [inline_entry(22, "::/0"), inline_entry(22, "0.0.0.0/0")]),
+     "aws:ec2/securityGroup:SecurityGroup 'both-families' allows SSH (22) from 0.0.0.0/0 and ::/0: set "
+     "vpc-flow-logs:sshAllowedCidrs to the office or bastion ranges that need it."),
+], ids=["ingress-rule", "both-families"])
+def test_ssh_message_names_the_sources_and_the_setting_to_narrow(pack, culprit, message):
+    assert_flags(pack, "ssh-not-open-to-world", [culprit], culprit, message=message)
+
+
 def test_http_from_a_range_passes(pack):
     assert violations_of(pack, "http-open-to-world", [ingress_rule("http-narrow", 80, "10.0.0.0/8")]) == []
 
@@ -278,6 +370,14 @@ def test_http_from_the_world_fails(pack, culprit):
     assert_flags(pack, "http-open-to-world", [culprit], culprit)
 
 
+def test_http_message_names_the_source_and_the_setting_to_narrow(pack):
+    culprit = legacy_rule("legacy-http", "ingress", 80, "0.0.0.0/0")
+    assert_flags(pack, "http-open-to-world", [culprit], culprit,
+                 message="aws:ec2/securityGroupRule:SecurityGroupRule 'legacy-http' allows HTTP (80) from "
+                         "0.0.0.0/0: narrow vpc-flow-logs:httpAllowedCidrs, or serve HTTPS from a load balancer "
+                         "instead.")
+
+
 # instances
 
 def test_hardened_instance_passes(pack):
@@ -287,12 +387,16 @@ def test_hardened_instance_passes(pack):
 
 def test_instance_accepting_imdsv1_fails(pack):
     culprit = instance(http_tokens="optional")
-    assert_flags(pack, "ec2-imdsv2-required", [culprit], culprit)
+    assert_flags(pack, "ec2-imdsv2-required", [culprit], culprit,
+                 message="aws:ec2/instance:Instance 'host' still answers IMDSv1 requests, which SSRF can abuse: "
+                         "set metadata_options http_tokens='required'.")
 
 
 def test_instance_with_unencrypted_root_volume_fails(pack):
     culprit = instance(encrypted=False)
-    assert_flags(pack, "ec2-root-volume-encrypted", [culprit], culprit)
+    assert_flags(pack, "ec2-root-volume-encrypted", [culprit], culprit,
+                 message="aws:ec2/instance:Instance 'host' has an unencrypted root volume: set root_block_device "
+                         "encrypted=True.")
 
 
 # world-ingress-only-to-services
@@ -318,6 +422,21 @@ def test_world_ingress_to_a_declared_service_passes(pack, compliant):
 ], ids=lambda r: r["name"])
 def test_world_ingress_to_any_other_port_fails(pack, culprit):
     assert_flags(pack, "world-ingress-only-to-services", [culprit], culprit)
+
+
+@pytest.mark.parametrize("culprit, message", [
+    (ingress_rule("range-with-80", 80, "0.0.0.0/0", to_port=443),
+     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'range-with-80' opens tcp 80-443 to 0.0.0.0/0: "
+     "only the declared services (tcp 22, 80) may be reachable from the internet; remove the rule or narrow its "
+     "source."),
+    (ingress_rule("all-protocols", 0, "::/0", protocol="-1"),
+     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'all-protocols' opens every protocol and port to "
+     "::/0: only the declared services (tcp 22, 80) may be reachable from the internet; remove the rule or narrow "
+     "its source."),
+], ids=["port-range", "all-protocols"])
+def test_world_ingress_message_names_what_is_open_and_the_declared_services(request, pack, culprit, message):
+    expect_floats_through_the_analyzer(request, pack, "servicePorts (Configure)")
+    assert_flags(pack, "world-ingress-only-to-services", [culprit], culprit, message=message)
 
 
 def test_declared_service_ports_come_from_config():
@@ -357,6 +476,20 @@ def test_unrestricted_egress_is_reported_with_its_reason(pack, culprit):
     assert "'package installs and replies'" in violation.message
 
 
+@pytest.mark.parametrize("culprit, message", [
+    (egress_rule("all-out", "package installs and replies"),
+     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule 'all-out' allows every outbound port to 0.0.0.0/0, "
+     "its stated reason: 'package installs and replies'. Accepted when the hosts need it (package installs from "
+     "public repositories); narrow it to 443 and the VPC endpoints they use where they do not."),
+    (egress_rule("silent-out", "", cidr="::/0"),
+     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule 'silent-out' allows every outbound port to ::/0, "
+     "and says no reason. Accepted when the hosts need it (package installs from public repositories); narrow "
+     "it to 443 and the VPC endpoints they use where they do not."),
+], ids=["with-reason", "without-reason"])
+def test_unrestricted_egress_message_quotes_its_reason_and_how_to_narrow_it(pack, culprit, message):
+    assert_flags(pack, "egress-unrestricted", [culprit], culprit, message=message)
+
+
 # instance-ssm-managed
 
 def test_instance_with_an_ssm_profile_passes(pack):
@@ -365,13 +498,19 @@ def test_instance_with_an_ssm_profile_passes(pack):
 
 def test_instance_without_a_profile_fails(pack):
     culprit = instance()
-    assert_flags(pack, "instance-ssm-managed", [culprit], culprit)
+    assert_flags(pack, "instance-ssm-managed", [culprit], culprit,
+                 message="aws:ec2/instance:Instance 'host' cannot be reached through SSM Session Manager: give it an "
+                         "instance profile whose role has AmazonSSMManagedInstanceCore, so port 22 can stay "
+                         "closed (sshAllowedCidrs: []).")
 
 
 def test_instance_whose_profile_lacks_the_ssm_policy_fails(pack):
     profile = ssm_profile(policy_arn="arn:aws:iam::aws:policy/ReadOnlyAccess")
     culprit = instance(profile_urn=profile[-1]["urn"])
-    assert_flags(pack, "instance-ssm-managed", [*profile, culprit], culprit)
+    assert_flags(pack, "instance-ssm-managed", [*profile, culprit], culprit,
+                 message="aws:ec2/instance:Instance 'host' cannot be reached through SSM Session Manager: give it an "
+                         "instance profile whose role has AmazonSSMManagedInstanceCore, so port 22 can stay "
+                         "closed (sshAllowedCidrs: []).")
 
 
 # public-exposure-declared
@@ -386,12 +525,16 @@ def test_declared_or_private_exposure_passes(pack, compliant):
     assert violations_of(pack, "public-exposure-declared", [compliant]) == []
 
 
-@pytest.mark.parametrize("culprit", [
-    instance("undeclared", associatePublicIpAddress=True),
-    resource(SUBNET, "undeclared-subnet", {"mapPublicIpOnLaunch": True, "tags": TAGS}),
-], ids=lambda r: r["name"])
-def test_undeclared_public_ips_fail(pack, culprit):
-    assert_flags(pack, "public-exposure-declared", [culprit], culprit)
+@pytest.mark.parametrize("culprit, message", [
+    (instance("undeclared", associatePublicIpAddress=True),
+     "aws:ec2/instance:Instance 'undeclared' gives hosts public IPs (associatePublicIpAddress) without declaring "
+     "it: set vpc-flow-logs:publicHosts (which tags it Exposure=public), or keep the hosts private."),
+    (resource(SUBNET, "undeclared-subnet", {"mapPublicIpOnLaunch": True, "tags": TAGS}),
+     "aws:ec2/subnet:Subnet 'undeclared-subnet' gives hosts public IPs (mapPublicIpOnLaunch) without declaring "
+     "it: set vpc-flow-logs:publicHosts (which tags it Exposure=public), or keep the hosts private."),
+], ids=["instance", "subnet"])
+def test_undeclared_public_ips_fail(pack, culprit, message):
+    assert_flags(pack, "public-exposure-declared", [culprit], culprit, message=message)
 
 
 # alarm-topic-encrypted
@@ -415,20 +558,23 @@ def test_topic_under_a_key_alarms_may_use_passes_with_the_arn_still_unknown(pack
         == []
 
 
-def test_unencrypted_topic_fails(pack):
-    culprit = resource(TOPIC, "alerts", {"tags": TAGS})
-    assert_flags(pack, "alarm-topic-encrypted", [culprit], culprit)
+@pytest.mark.parametrize("key_id", [None, "alias/aws/sns"], ids=["unencrypted", "aws-managed-key"])
+def test_topic_without_a_key_of_the_stack_fails(pack, key_id):
+    culprit = resource(TOPIC, "alerts", {"tags": TAGS, **({"kmsMasterKeyId": key_id} if key_id else {})})
+    assert_flags(pack, "alarm-topic-encrypted", [culprit], culprit,
+                 message="aws:sns/topic:Topic 'alerts' is not encrypted with a key this stack manages: set "
+                         "vpc-flow-logs:encryptAlarmTopic to true (alias/aws/sns would not let alarms publish).")
 
 
-def test_topic_under_the_aws_managed_key_fails(pack):
-    culprit = resource(TOPIC, "alerts", {"kmsMasterKeyId": "alias/aws/sns", "tags": TAGS})
-    assert_flags(pack, "alarm-topic-encrypted", [culprit], culprit)
-
-
-def test_topic_whose_key_does_not_let_alarms_publish_fails(pack):
-    resources = encrypted_topic(["kms:Decrypt"])
-    violation = assert_flags(pack, "alarm-topic-encrypted", resources, resources[-1])
-    assert "kms:GenerateDataKey" in violation.message
+@pytest.mark.parametrize("granted, missing", [
+    (["kms:Decrypt"], "kms:GenerateDataKey"),
+    (["kms:DescribeKey"], "kms:Decrypt, kms:GenerateDataKey"),
+], ids=["no-data-key", "neither"])
+def test_topic_whose_key_does_not_let_alarms_publish_fails(pack, granted, missing):
+    resources = encrypted_topic(granted)
+    assert_flags(pack, "alarm-topic-encrypted", resources, resources[-1],
+                 message="aws:sns/topic:Topic 'alerts' is encrypted with aws:kms/key:Key 'alerts-key', whose policy "
+                         f"does not let cloudwatch.amazonaws.com call {missing}: alarms could not publish to it.")
 
 
 # security-group-rules-described
@@ -449,6 +595,15 @@ def test_undescribed_rule_fails(pack, culprit):
     assert_flags(pack, "security-group-rules-described", [culprit], culprit)
 
 
+def test_undescribed_rules_are_counted_in_the_message(pack):
+    culprit = security_group("two-bare", [inline_entry(80, "10.0.0.0/8", description=None),
+                                          inline_entry(22, "10.0.0.0/8")],
+                             [inline_entry(443, "0.0.0.0/0", description=" ")])
+    assert_flags(pack, "security-group-rules-described", [culprit], culprit,
+                 message="aws:ec2/securityGroup:SecurityGroup 'two-bare' has 2 rule(s) without a description: give "
+                         "every rule a description that says who needs it and why.")
+
+
 # default-security-group-closed
 
 def test_adopted_and_empty_default_group_passes(pack):
@@ -458,21 +613,27 @@ def test_adopted_and_empty_default_group_passes(pack):
 
 def test_vpc_whose_default_group_is_not_adopted_fails(pack):
     network = vpc()
-    assert_flags(pack, "default-security-group-closed", [network], network)
+    assert_flags(pack, "default-security-group-closed", [network], network,
+                 message="aws:ec2/vpc:Vpc 'vpc' leaves its default security group unmanaged, with AWS's allow-all "
+                         "rules: adopt it with aws.ec2.DefaultSecurityGroup(vpc_id=vpc.id) and no ingress or egress.")
 
 
 @pytest.mark.parametrize("direction", ["ingress", "egress"])
 def test_default_group_with_inline_rules_fails(pack, direction):
     network = vpc()
     culprit = default_group(network["urn"], **{direction: [inline_entry(443, "0.0.0.0/0")]})
-    assert_flags(pack, "default-security-group-closed", [network, culprit], culprit)
+    assert_flags(pack, "default-security-group-closed", [network, culprit], culprit,
+                 message="aws:ec2/defaultSecurityGroup:DefaultSecurityGroup 'default-sg' declares rules: remove "
+                         "every ingress and egress entry, so nothing launched into it by default can talk.")
 
 
 def test_rule_added_to_the_default_group_fails(pack):
     network = vpc()
     group = default_group(network["urn"])
     culprit = ingress_rule("into-default", 443, "10.0.0.0/8", group_urn=group["urn"])
-    assert_flags(pack, "default-security-group-closed", [network, group, culprit], culprit)
+    assert_flags(pack, "default-security-group-closed", [network, group, culprit], culprit,
+                 message="aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule 'into-default' adds a rule to "
+                         "the default security group 'default-sg': attach it to a dedicated security group instead.")
 
 
 # required-tags
@@ -481,11 +642,16 @@ def test_tagged_resources_pass(pack):
     assert violations_of(pack, "required-tags", compliant_stack()) == []
 
 
-@pytest.mark.parametrize("tags", [{"Project": "vpc-flow-logs"}, {"Environment": "test"}, None],
-                         ids=["no-environment", "no-project", "no-tags"])
-def test_resource_missing_a_required_tag_fails(pack, tags):
+@pytest.mark.parametrize("tags, missing", [
+    ({"Project": "vpc-flow-logs"}, "Environment"),
+    ({"Environment": "test"}, "Project"),
+    (None, "Project, Environment"),
+], ids=["no-environment", "no-project", "no-tags"])
+def test_resource_missing_a_required_tag_fails(pack, tags, missing):
     culprit = resource("aws:ec2/subnet:Subnet", "subnet", {"cidrBlock": "10.0.0.0/24", "tags": tags})
-    assert_flags(pack, "required-tags", [culprit], culprit)
+    assert_flags(pack, "required-tags", [culprit], culprit,
+                 message=f"aws:ec2/subnet:Subnet 'subnet' lacks the tag(s) {missing}: pass it the settings' "
+                         "base_tags (tags=settings.base_tags).")
 
 
 def test_untaggable_resources_are_not_asked_for_tags(pack):
@@ -691,13 +857,19 @@ def test_enforced_workgroup_with_encrypted_results_passes(pack):
     assert violations_of(pack, "athena-workgroup-results-encrypted", [workgroup()]) == []
 
 
-@pytest.mark.parametrize("culprit, expected", [
-    (workgroup(enforce=False), "does not enforce its configuration"),
-    (workgroup(encryption=None), "encrypts results with 'None'"),
-], ids=["not enforced", "unencrypted"])
-def test_workgroup_that_lets_results_leave_unencrypted_fails(pack, culprit, expected):
-    violation = assert_flags(pack, "athena-workgroup-results-encrypted", [culprit], culprit)
-    assert expected in violation.message, violation.message
+@pytest.mark.parametrize("culprit, message", [
+    (workgroup(enforce=False),
+     "aws:athena/workgroup:Workgroup 'workgroup' does not enforce its configuration (enforceWorkgroupConfiguration), "
+     "so a client can send results elsewhere."),
+    (workgroup(encryption=None),
+     "aws:athena/workgroup:Workgroup 'workgroup' encrypts results with 'None', not one of SSE_S3, SSE_KMS, CSE_KMS."),
+    (workgroup(enforce=False, encryption=None),
+     "aws:athena/workgroup:Workgroup 'workgroup' does not enforce its configuration (enforceWorkgroupConfiguration), "
+     "so a client can send results elsewhere; and encrypts results with 'None', not one of SSE_S3, SSE_KMS, "
+     "CSE_KMS."),
+], ids=["not enforced", "unencrypted", "both"])
+def test_workgroup_that_lets_results_leave_unencrypted_fails(pack, culprit, message):
+    assert_flags(pack, "athena-workgroup-results-encrypted", [culprit], culprit, message=message)
 
 
 # glue-table-matches-log-format
@@ -721,6 +893,50 @@ def test_glue_table_whose_columns_differ_from_the_format_fails(pack, columns):
     table = resources[-1]
     violation = assert_flags(pack, "glue-table-matches-log-format", resources, table)
     assert "'s3-flow-log'" in violation.message, violation.message
+
+
+def test_glue_table_message_lists_both_column_orders_and_the_fix(pack):
+    resources = s3_parquet_delivery(["srcaddr", "vpc_id"], log_format="${srcaddr} ${dstaddr} ${vpc-id}")
+    assert_flags(pack, "glue-table-matches-log-format", resources, resources[-1],
+                 message="aws:glue/catalogTable:CatalogTable 'records-table' reads bucket 'records', where flow log "
+                         "'s3-flow-log' writes records with the columns [srcaddr, dstaddr, vpc_id], but its columns "
+                         "are [srcaddr, vpc_id]. Build the columns from the flow log's fields "
+                         "(components.athena.glue_columns), in logFormat order.")
+# metric-filter-matches-log-format (the generated filters' cases are with the monitoring tests)
+
+def metric_filter(group: dict, pattern: str) -> dict:
+    return resource(METRIC_FILTER, "rejects", {"logGroupName": "/vpc-flow-logs/test", "pattern": pattern,
+                                               "metricTransformation": {"name": "RejectedFlows", "value": "1"}},
+                    dependencies={"logGroupName": [group["urn"]]})
+
+
+DEFAULT_PATTERN_NAMES = ("version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport, protocol, packets, "
+                         "bytes, start, end, action, log_status")
+
+
+def test_metric_filter_naming_the_default_fields_passes(pack):
+    flow = delivery()
+    filter_ = metric_filter(flow.group, f"[{DEFAULT_PATTERN_NAMES.replace('action', 'action=REJECT')}]")
+    assert violations_of(pack, "metric-filter-matches-log-format", [*flow.resources, filter_]) == []
+
+
+@pytest.mark.parametrize("pattern, difference", [
+    (f"[{DEFAULT_PATTERN_NAMES.replace('account_id, ', '')}]",
+     "field 2 of the records is 'account-id', but the pattern names 'interface_id' there"),
+    (f"[{DEFAULT_PATTERN_NAMES}, vpc_id]", "the pattern names 15 fields, the records have 14"),
+], ids=["missing-field", "extra-field"])
+def test_metric_filter_message_names_the_difference_and_the_fields_in_order(pack, pattern, difference):
+    flow = delivery()
+    culprit = metric_filter(flow.group, pattern)
+    assert_flags(pack, "metric-filter-matches-log-format", [*flow.resources, culprit], culprit,
+                 message="aws:cloudwatch/logMetricFilter:LogMetricFilter 'rejects' does not fit the records that "
+                         f"flow log 'flow-log' writes into log group 'group': {difference}. Name every field of the "
+                         "format, in order: [version, account_id, interface_id, srcaddr, dstaddr, srcport, dstport, "
+                         "protocol, packets, bytes, start, end, action, log_status], with conditions on the fields "
+                         "that matter; generate the pattern from the format (flowlogs.patterns) rather than by "
+                         "hand.")
+
+
 # flow-log buckets
 
 BUCKET_RULES = {
@@ -741,11 +957,23 @@ def test_hardened_flow_log_bucket_passes(pack, rule):
     assert violations_of(pack, rule, s3_delivery()) == []
 
 
-@pytest.mark.parametrize("rule, part", BUCKET_RULES.items())
-def test_flow_log_bucket_missing_its_hardening_fails(pack, rule, part):
+@pytest.mark.parametrize("rule, part, message", [
+    ("flow-log-bucket-public-access-blocked", "publicAccessBlock",
+     "aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but has no BucketPublicAccessBlock with all four "
+     "settings true: add one (blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets)."),
+    ("flow-log-bucket-encrypted", "encryption",
+     "aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but has no default encryption: add a "
+     "BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms (the stack's log key) or AES256."),
+    ("flow-log-bucket-expires-records", "lifecycle",
+     "aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but has no enabled lifecycle rule that expires "
+     "objects: add a BucketLifecycleConfiguration rule with expiration.days (the destination's retentionDays)."),
+    ("flow-log-bucket-versioned", "versioning",
+     "aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but is not versioned: add a BucketVersioning with "
+     "versioningConfiguration.status Enabled."),
+], ids=["public-access-blocked", "encrypted", "expires-records", "versioned"])
+def test_flow_log_bucket_missing_its_hardening_fails(pack, rule, part, message):
     resources = s3_delivery(without=(part,))
-    violation = assert_flags(pack, rule, resources, the_bucket(resources))
-    assert "receives flow logs" in violation.message
+    assert_flags(pack, rule, resources, the_bucket(resources), message=message)
 
 
 @pytest.mark.parametrize("rule, part, inputs", [
@@ -762,14 +990,24 @@ def test_flow_log_bucket_hardening_switched_off_fails(pack, rule, part, inputs):
 
 def test_flow_log_bucket_without_a_tls_deny_fails(pack):
     resources = s3_delivery(policy={"policy": bucket_policy_document(tls_deny=False)})
-    assert "aws:SecureTransport" in assert_flags(pack, "flow-log-bucket-tls-only", resources,
-                                                 the_bucket(resources)).message
+    assert_flags(pack, "flow-log-bucket-tls-only", resources, the_bucket(resources),
+                 message="aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but accepts requests without "
+                         "TLS: add a bucket policy statement denying s3:* when aws:SecureTransport is false.")
 
 
 def test_flow_log_bucket_delivery_without_confused_deputy_conditions_fails(pack):
     resources = s3_delivery(policy={"policy": bucket_policy_document(conditions=False)})
-    message = assert_flags(pack, "flow-log-bucket-delivery-scoped", resources, the_bucket(resources)).message
-    assert "aws:SourceAccount" in message and "aws:SourceArn" in message
+    assert_flags(pack, "flow-log-bucket-delivery-scoped", resources, the_bucket(resources),
+                 message="aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but its delivery statement "
+                         "'AWSLogDeliveryWrite' lacks the aws:SourceAccount and aws:SourceArn condition(s): scope "
+                         "it to this account's flow logs.")
+
+
+def test_flow_log_bucket_without_a_policy_lacks_a_delivery_statement(pack):
+    resources = s3_delivery(without=("policy",))
+    assert_flags(pack, "flow-log-bucket-delivery-scoped", resources, the_bucket(resources),
+                 message="aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but its policy has no statement "
+                         "letting delivery.logs.amazonaws.com deliver: add AWS's delivery statements.")
 
 
 def test_bucket_no_flow_log_delivers_into_is_left_alone(pack):
@@ -794,6 +1032,14 @@ def test_transit_gateway_flow_log_at_600_seconds_fails(pack):
     flow_log = tgw_flow_log(600)
     assert "aggregationInterval" in assert_flags(pack, "transit-gateway-flow-log-interval", [flow_log],
                                                  flow_log).message
+
+
+def test_transit_gateway_interval_message_names_the_interval_and_the_setting(request, pack):
+    expect_floats_through_the_analyzer(request, pack, "maxAggregationInterval (an input)")
+    flow_log = tgw_flow_log(600)
+    assert_flags(pack, "transit-gateway-flow-log-interval", [flow_log], flow_log,
+                 message="aws:ec2/flowLog:FlowLog 'flow-log' logs a transit gateway with maxAggregationInterval "
+                         "600: AWS takes only 60 for transit gateways; set vpc-flow-logs:aggregationInterval to 60.")
 
 
 def test_transit_gateway_flow_log_without_a_traffic_type_is_not_a_missed_reject(pack):
