@@ -90,14 +90,6 @@ def assert_flags(session: PolicyPackSession, rule: str, resources: list[dict], c
     return violation
 
 
-def expect_floats_through_the_analyzer(request, pack, number: str) -> None:
-    """Numbers reach the pack's process as protobuf floats, and two rules print them as they come (`600.0`):
-    under the analyzer, the exact message is a known failure, strict so that the fix is noticed."""
-    if isinstance(pack, PolicyPackSession):
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            f"{number} reaches the pack through the analyzer protocol as a float, and the message prints it so")))
-
-
 def test_the_compliant_stack_passes_every_rule(pack):
     assert pack.analyze(compliant_stack()) == []
 
@@ -434,8 +426,7 @@ def test_world_ingress_to_any_other_port_fails(pack, culprit):
      "::/0: only the declared services (tcp 22, 80) may be reachable from the internet; remove the rule or narrow "
      "its source."),
 ], ids=["port-range", "all-protocols"])
-def test_world_ingress_message_names_what_is_open_and_the_declared_services(request, pack, culprit, message):
-    expect_floats_through_the_analyzer(request, pack, "servicePorts (Configure)")
+def test_world_ingress_message_names_what_is_open_and_the_declared_services(pack, culprit, message):
     assert_flags(pack, "world-ingress-only-to-services", [culprit], culprit, message=message)
 
 
@@ -1034,8 +1025,7 @@ def test_transit_gateway_flow_log_at_600_seconds_fails(pack):
                                                  flow_log).message
 
 
-def test_transit_gateway_interval_message_names_the_interval_and_the_setting(request, pack):
-    expect_floats_through_the_analyzer(request, pack, "maxAggregationInterval (an input)")
+def test_transit_gateway_interval_message_names_the_interval_and_the_setting(pack):
     flow_log = tgw_flow_log(600)
     assert_flags(pack, "transit-gateway-flow-log-interval", [flow_log], flow_log,
                  message="aws:ec2/flowLog:FlowLog 'flow-log' logs a transit gateway with maxAggregationInterval "

@@ -8,7 +8,7 @@ from typing import Callable, Mapping
 from pulumi_policy import (PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy,
                            Severity, StackValidationArgs, StackValidationPolicy)
 
-from .common import as_list, label, of_type, policy_statements, referenced
+from .common import as_list, as_written, label, of_type, policy_statements, referenced
 from .flow_logs import CONFUSED_DEPUTY_KEYS, FLOW_LOG, TRANSIT_GATEWAY_INPUTS
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -109,7 +109,7 @@ def transit_gateway_flow_log_interval(args: ResourceValidationArgs, report_viola
     interval = args.props.get("maxAggregationInterval")
     if interval != 60:
         report_violation(f"{label(FLOW_LOG, args.name)} logs a transit gateway with maxAggregationInterval "
-                         f"{interval!r}: AWS takes only 60 for transit gateways; set vpc-flow-logs:aggregationInterval "
+                         f"{as_written(interval)!r}: AWS takes only 60 for transit gateways; set vpc-flow-logs:aggregationInterval "
                          "to 60.")
 
 

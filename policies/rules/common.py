@@ -135,6 +135,11 @@ def rule_entries(resource_type: str, props: Mapping[str, Any]) -> list[Mapping[s
     return []
 
 
+def as_written(value: Any) -> Any:
+    """A whole number as the stack file wrote it: the analyzer protocol carries every number as a float."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def label(resource_type: str, name: str) -> str:
     """How every message names a resource: its type and logical name, as `pulumi preview` lists it."""
     return f"{resource_type} '{name}'"

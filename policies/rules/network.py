@@ -5,8 +5,8 @@ from __future__ import annotations
 from pulumi_policy import (PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy,
                            Severity, StackValidationArgs, StackValidationPolicy)
 
-from .common import (DEFAULT_SECURITY_GROUP, STANDALONE_RULES, VPC, egress_entries, ingress_entries, label, of_type,
-                     referenced, rule_entries)
+from .common import (DEFAULT_SECURITY_GROUP, STANDALONE_RULES, VPC, as_written, egress_entries, ingress_entries, label,
+                     of_type, referenced, rule_entries)
 
 SSH_PORT, HTTP_PORT = 22, 80
 # The services the hosts declare (the article's SSH and web server); config `servicePorts`.
@@ -46,9 +46,10 @@ def world_ingress_only_to_services(args: ResourceValidationArgs, report_violatio
         if not single_service:
             what = ("every protocol and port" if entry.protocol in ("-1", "all")
                     else f"{entry.protocol} {entry.from_port}-{entry.to_port}")
+            ports = ", ".join(str(as_written(port)) for port in sorted(services))
             report_violation(f"{label(args.resource_type, args.name)} opens {what} to {sources}: only the "
-                             f"declared services (tcp {', '.join(map(str, sorted(services)))}) may be reachable "
-                             "from the internet; remove the rule or narrow its source.")
+                             f"declared services (tcp {ports}) may be reachable from the internet; remove the rule "
+                             "or narrow its source.")
 
 
 def egress_unrestricted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
