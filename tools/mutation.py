@@ -222,6 +222,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     equivalents = read_equivalents(EQUIVALENTS)
     results = read_results(MUTANTS, args.mutants)
     scope = ("mutants " + ", ".join(args.mutants) + " only") if args.mutants else "every module"
+    scope += f"; each mutant ran its function's fastest covering tests within {args.budget:g} s"
+    if args.confirm_budget > args.budget:
+        scope += f", each survivor again within {args.confirm_budget:g} s"
     measured = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     args.report.write_text(report(results, equivalents, measured, scope), encoding="utf-8")
     totals = Counter(status for result in results for status in result.statuses.values())
