@@ -235,7 +235,14 @@ def test_one_stack_prints_its_report_once_and_returns_its_code(results, capsys):
     assert results == [Path("Pulumi.prod.yaml")]
 
 
-def test_several_stacks_each_end_with_a_blank_line_and_skip_invalid_ones(results, capsys):
+def test_several_stacks_each_end_with_a_blank_line(results, capsys):
+    check.main(["Pulumi.lab.yaml", "Pulumi.prod.yaml"])
+    out = capsys.readouterr().out
+    assert out == (check.text_report(CLEAN, [ADVISORY]) + "\n\n"
+                   + check.text_report(VIOLATING, [MANDATORY_ON_STACK]) + "\n\n"), out
+
+
+def test_an_invalid_stack_prints_no_report_and_the_next_ones_are_still_checked(results, capsys):
     code = check.main(["Pulumi.bad.yaml", "Pulumi.lab.yaml", "Pulumi.prod.yaml"])
     out = capsys.readouterr().out
     assert code == check.EXIT_CONFIG
