@@ -87,6 +87,14 @@ def test_legacy_egress_rule_message_quotes_its_reason(pack):
     assert "to 0.0.0.0/0, its stated reason: 'yum mirrors'." in message, (culprit["urn"], message)
 
 
+def test_dual_stack_egress_message_names_both_world_ranges(pack):
+    culprit = security_group("dual-stack-sg", [], [{"protocol": "-1", "fromPort": 0, "toPort": 0,
+                                                    "cidrBlocks": ["0.0.0.0/0"], "ipv6CidrBlocks": ["::/0"],
+                                                    "description": "package installs"}])
+    message = only_message(pack, "egress-unrestricted", [culprit], culprit)
+    assert "allows every outbound port to 0.0.0.0/0 and ::/0, its stated reason" in message, (culprit["urn"], message)
+
+
 # world-ingress-only-to-services
 
 WORLD_INGRESS = "world-ingress-only-to-services"
@@ -157,6 +165,12 @@ def test_key_policy_that_does_not_grant_the_alarms_service_both_actions_fails(pa
 def test_key_policy_granting_the_alarms_service_both_actions_passes(pack, actions):
     resources = topic_under_key({"Effect": "Allow", "Principal": ALARMS, "Action": actions})
     assert flagged_urns(pack, "alarm-topic-encrypted", resources) == [], actions
+
+
+def test_every_topic_is_checked_after_an_unencrypted_one(pack):
+    plain = resource(TOPIC, "plain", {"tags": TAGS})
+    key, topic = topic_under_key({"Effect": "Allow", "Principal": ALARMS, "Action": "kms:Decrypt"})
+    assert flagged_urns(pack, "alarm-topic-encrypted", [plain, key, topic]) == [plain["urn"], topic["urn"]]
 
 
 # metric-filter-matches-log-format
