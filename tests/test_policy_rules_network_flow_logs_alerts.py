@@ -1,4 +1,4 @@
-"""Rules on security groups, alarm keys and metric filters, at the shapes the other rule tests leave out.
+"""Rules on security groups, flow-log roles, alarm keys and metric filters, at the shapes the other rule tests leave out.
 
 Egress in each resource shape AWS accepts (ports as AWS reports them, the legacy rule's "all"),
 service ports from config, key policies that look like a grant but are not one, and the
@@ -14,8 +14,9 @@ from typing import Any, Optional
 import pytest
 
 from policies.rules import metric_filters
-from tests.policy_fixtures import (ACCOUNT, EGRESS_RULE, INGRESS_RULE, KMS_KEY, LEGACY_RULE, METRIC_FILTER, PACK,
-                                   TAGS, TOPIC, delivery, ingress_rule, inline_entry, resource, security_group)
+from tests.policy_fixtures import (ACCOUNT, EGRESS_RULE, GROUP_ARN, INGRESS_RULE, KMS_KEY, LEGACY_RULE, METRIC_FILTER,
+                                   PACK, TAGS, TOPIC, attached_policy, delivery, ingress_rule, inline_entry,
+                                   permissions, resource, security_group)
 from tests.policy_in_process import InProcessPack
 from tools.analyzer import PolicyPackSession, Violation
 
@@ -231,3 +232,36 @@ def test_patterns_that_are_not_space_delimited_have_no_fields(pattern):
 
 def test_empty_term_keeps_its_position():
     assert metric_filters.pattern_fields("[a, , c]") == ("a", "", "c")
+
+
+# flow-log-role-least-privilege: every statement and every document of the role
+
+ROLE_RULE = "flow-log-role-least-privilege"
+
+
+def role_message(session: Any, flow: Any, extra: tuple[dict, ...] = ()) -> str:
+    return only_message(session, ROLE_RULE, [*flow.resources, *extra], flow.role)
+
+
+def test_allow_after_a_deny_statement_is_still_checked(pack):
+    document = json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Deny", "Action": "logs:DeleteLogGroup", "Resource": "*"},
+        {"Effect": "Allow", "Action": "logs:*", "Resource": f"{GROUP_ARN}:*"}]})
+    message = role_message(pack, delivery(policy=document))
+    assert "it allows the wildcard action(s) logs:*" in message, message
+
+
+def test_message_lists_every_wildcard_action(pack):
+    message = role_message(pack, delivery(policy=permissions(["logs:Put*", "logs:Create*"])))
+    assert "it allows the wildcard action(s) logs:Put*, logs:Create*. Trust only" in message, message
+
+
+def test_role_policy_is_checked_beside_an_attached_policy(pack):
+    flow = delivery(policy=permissions(["logs:*"]))
+    message = role_message(pack, flow, tuple(attached_policy(flow.role)))
+    assert "it allows the wildcard action(s) logs:*" in message, message
+
+
+def test_trust_policy_that_allows_nobody_is_named_so(pack):
+    flow = delivery(trust_policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
+    assert "used by flow log(s) flow-log: its trust policy allows nobody. Trust only" in role_message(pack, flow)
