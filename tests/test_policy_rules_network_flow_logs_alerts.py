@@ -1,9 +1,10 @@
-"""Rules on security groups, flow-log roles, alarm keys and metric filters, at the shapes the other rule tests leave out.
+"""Security groups, flow-log roles, alarm keys and metric filters, at the shapes the other rule tests leave out.
 
 Egress in each resource shape AWS accepts (ports as AWS reports them, the legacy rule's "all"),
-service ports from config, key policies that look like a grant but are not one, and the
-space-delimited pattern reader on quoting and escapes. Rule tests run through the analyzer
-protocol and once more in this process (tests/policy_in_process.py), like tests/test_policy_edges.py.
+service ports from config, role documents past the first statement, key policies that look like a
+grant but are not one, and the space-delimited pattern reader on quoting and escapes. Rule tests
+run through the analyzer protocol and once more in this process (tests/policy_in_process.py), with
+the `pack` fixture of tests/test_policy_edges.py.
 """
 
 from __future__ import annotations
@@ -15,19 +16,11 @@ import pytest
 
 from policies.rules import metric_filters
 from tests.policy_fixtures import (ACCOUNT, EGRESS_RULE, GROUP_ARN, INGRESS_RULE, KMS_KEY, LEGACY_RULE, METRIC_FILTER,
-                                   PACK, TAGS, TOPIC, attached_policy, delivery, ingress_rule, inline_entry,
+                                   TAGS, TOPIC, attached_policy, delivery, ingress_rule, inline_entry,
                                    permissions, resource, security_group)
 from tests.policy_in_process import InProcessPack
-from tools.analyzer import PolicyPackSession, Violation
-
-
-@pytest.fixture(scope="module", params=["analyzer", "in-process"])
-def pack(request):
-    if request.param == "in-process":
-        yield InProcessPack()
-        return
-    with PolicyPackSession(PACK, "test", policy_config={"all": "mandatory"}) as session:
-        yield session
+from tests.test_policy_edges import pack  # noqa: F401  (the fixture: analyzer protocol, then in process)
+from tools.analyzer import Violation
 
 
 def violations_of(session: Any, rule: str, resources: list[dict]) -> list[Violation]:
