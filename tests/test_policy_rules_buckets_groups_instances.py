@@ -14,23 +14,13 @@ import pytest
 from pulumi_policy import PolicyResourceOptions, ResourceValidationArgs
 from pulumi_policy.policy import PolicyCustomTimeouts
 
-from tests.policy_fixtures import (ACCOUNT, BUCKET, BUCKET_ARN, PACK, bucket_policy_document, log_group,
-                                   s3_delivery)
-from tests.policy_in_process import InProcessPack, rule_policies
 from policies.rules.log_groups import log_group_retention
-from tools.analyzer import PolicyPackSession
+from tests.policy_fixtures import ACCOUNT, BUCKET, BUCKET_ARN, bucket_policy_document, log_group, s3_delivery
+from tests.policy_in_process import rule_policies
+from tests.test_policy_edges import pack  # noqa: F401  (the analyzer and in-process runs of each test)
 
 ENCRYPTION = "encryption"
 DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
-
-
-@pytest.fixture(scope="module", params=["analyzer", "in-process"])
-def pack(request):
-    if request.param == "in-process":
-        yield InProcessPack()
-        return
-    with PolicyPackSession(PACK, "test", policy_config={"all": "mandatory"}) as session:
-        yield session
 
 
 def messages(session, rule: str, resources: list[dict]) -> dict[str, str]:
