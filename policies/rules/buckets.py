@@ -88,9 +88,15 @@ def _tls_only(policies: list[PolicyResource]) -> str | None:
             "aws:SecureTransport is false")
 
 
+def _services(statement: Mapping) -> list:
+    """The services a statement names; a principal such as "*" names none."""
+    principal = statement.get("Principal")
+    return as_list(principal.get("Service")) if isinstance(principal, Mapping) else []
+
+
 def _delivery_scoped(policies: list[PolicyResource]) -> str | None:
-    deliveries = [s for s in _statements(policies) if s.get("Effect") == "Allow"
-                  and LOG_DELIVERY_SERVICE in as_list((s.get("Principal") or {}).get("Service"))]
+    deliveries = [s for s in _statements(policies)
+                  if s.get("Effect") == "Allow" and LOG_DELIVERY_SERVICE in _services(s)]
     if not deliveries:
         return f"its policy has no statement letting {LOG_DELIVERY_SERVICE} deliver: add AWS's delivery statements"
     for statement in deliveries:

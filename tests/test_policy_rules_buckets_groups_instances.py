@@ -1,0 +1,119 @@
+"""Flow-log bucket and log-group rules at their edges, and what the pack tells the CLI about every rule.
+
+Driven like tests/test_policies.py: hand-built registrations through the analyzer protocol into the
+real pack, every rule mandatory, and once more with the same rule functions called in this process
+(tests/policy_in_process.py), where a mutation run can follow them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Optional
+
+import pytest
+from pulumi_policy import PolicyResourceOptions, ResourceValidationArgs
+from pulumi_policy.policy import PolicyCustomTimeouts
+
+from policies.rules.log_groups import log_group_retention
+from tests.policy_fixtures import ACCOUNT, BUCKET, BUCKET_ARN, bucket_policy_document, log_group, s3_delivery
+from tests.policy_in_process import rule_policies
+from tests.test_policy_edges import pack  # noqa: F401  (the analyzer and in-process runs of each test)
+
+ENCRYPTION = "encryption"
+DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
+
+
+def messages(session, rule: str, resources: list[dict]) -> dict[str, str]:
+    """URN -> message of each violation of `rule`."""
+    return {v.urn: v.message for v in session.analyze(resources) if v.policy == rule}
+
+
+def bucket_urn(resources: list[dict]) -> str:
+    (bucket,) = [r for r in resources if r["type"] == BUCKET]
+    return bucket["urn"]
+
+
+def with_algorithm(algorithm: str) -> list[dict]:
+    return s3_delivery(**{ENCRYPTION: {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": algorithm}}]}})
+
+
+def with_policy(*statements: dict) -> list[dict]:
+    return s3_delivery(policy={"policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})})
+
+
+# flow-log-bucket-encrypted: the algorithms S3 applies by default
+
+@pytest.mark.parametrize("algorithm", ["aws:kms", "aws:kms:dsse", "AES256"])
+def test_flow_log_bucket_encrypted_by_each_default_algorithm_passes(pack, algorithm):
+    resources = with_algorithm(algorithm)
+    assert messages(pack, "flow-log-bucket-encrypted", resources) == {}, (bucket_urn(resources), algorithm)
+
+
+@pytest.mark.parametrize("algorithm", ["AWS:KMS", "aes256", "aws:kms:dsse:x", ""])
+def test_flow_log_bucket_with_an_unknown_algorithm_fails(pack, algorithm):
+    resources = with_algorithm(algorithm)
+    assert list(messages(pack, "flow-log-bucket-encrypted", resources)) == [bucket_urn(resources)], algorithm
+
+
+# flow-log-bucket-tls-only: only a Deny on aws:SecureTransport false counts
+
+TLS_CONDITION = {"Bool": {"aws:SecureTransport": "false"}}
+
+
+@pytest.mark.parametrize("statement", [
+    {"Sid": "DenyDelete", "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket", "Resource": BUCKET_ARN},
+    {"Sid": "AllowPlainText", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+     "Resource": f"{BUCKET_ARN}/*", "Condition": TLS_CONDITION},
+], ids=["deny-without-the-tls-condition", "allow-under-the-tls-condition"])
+def test_flow_log_bucket_without_a_deny_on_plain_requests_fails(pack, statement):
+    delivery = json.loads(bucket_policy_document(tls_deny=False))["Statement"]
+    resources = with_policy(*delivery, statement)
+    assert list(messages(pack, "flow-log-bucket-tls-only", resources)) == [bucket_urn(resources)], statement["Sid"]
+
+
+# flow-log-bucket-delivery-scoped: a statement without a Sid is still reported
+
+def test_unnamed_delivery_statement_without_conditions_is_reported_with_an_empty_name(pack):
+    resources = with_policy({"Effect": "Allow", "Principal": {"Service": DELIVERY_SERVICE}, "Action": "s3:PutObject",
+                             "Resource": f"{BUCKET_ARN}/AWSLogs/{ACCOUNT}/*"})
+    urn = bucket_urn(resources)
+    assert messages(pack, "flow-log-bucket-delivery-scoped", resources) == {
+        urn: "aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but its delivery statement '' lacks the "
+             "aws:SourceAccount and aws:SourceArn condition(s): scope it to this account's flow logs."}, urn
+
+
+# log-group-retention without a config: the rule's own minimum of 1 day
+
+def retention_violations(group: dict, config: Optional[dict]) -> list[str]:
+    found: list[str] = []
+    options = PolicyResourceOptions(protect=True, ignore_changes=[], delete_before_replace=False, aliases=[],
+                                    custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[])
+    args = ResourceValidationArgs(group["type"], group["inputs"], group["urn"], group["name"], options, None, config)
+    log_group_retention(args, lambda message, urn=None: found.append(message))
+    return found
+
+
+@pytest.mark.parametrize("config", [None, {}], ids=["no-config", "no-properties"])
+def test_log_group_retention_without_a_configured_minimum_asks_for_one_day(config):
+    """The engine passes no config for a policy whose --policy-pack-config entry has no properties."""
+    assert retention_violations(log_group(retentionInDays=1), config) == [], config
+    assert retention_violations(log_group(retentionInDays=None), config) == [
+        "aws:cloudwatch/logGroup:LogGroup 'group' never expires its records (no retentionInDays): set "
+        "vpc-flow-logs:logRetentionDays to at least 1."], config
+
+
+# What GetAnalyzerInfo and every violation carry besides the message
+
+@pytest.mark.parametrize("policy", rule_policies(), ids=lambda policy: policy.name)
+def test_every_rule_declares_a_severity_and_remediation_steps(policy):
+    assert policy.severity is not None, policy.name
+    assert policy.remediation_steps, policy.name
+
+
+def test_public_allow_statement_is_not_taken_for_a_delivery_statement(pack):
+    """IAM writes "every principal" as the string "*", which names no service."""
+    delivery = json.loads(bucket_policy_document())["Statement"]
+    public_read = {"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                   "Resource": f"{BUCKET_ARN}/*"}
+    resources = with_policy(*delivery, public_read)
+    assert messages(pack, "flow-log-bucket-delivery-scoped", resources) == {}, bucket_urn(resources)
