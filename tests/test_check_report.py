@@ -331,6 +331,8 @@ def handlers_restored():
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP], ids=lambda s: s.name)
 def test_a_signal_during_the_check_exits_128_plus_its_number(monkeypatch, capsys, handlers_restored, signum):
     def signalled(argv):
+        if not callable(signal.getsignal(signum)):
+            return check.EXIT_OK  # no handler: the signal would end the test process itself
         os.kill(os.getpid(), signum)
         time.sleep(5)  # the handler interrupts this
         return check.EXIT_OK
