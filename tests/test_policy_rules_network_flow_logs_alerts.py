@@ -15,6 +15,7 @@ from typing import Any, Optional
 import pytest
 
 from policies.rules import metric_filters
+from policies.rules.common import as_written
 from tests.policy_fixtures import (ACCOUNT, EGRESS_RULE, GROUP_ARN, INGRESS_RULE, KMS_KEY, LEGACY_RULE, METRIC_FILTER,
                                    TAGS, TOPIC, attached_policy, delivery, ingress_rule, inline_entry,
                                    permissions, resource, security_group)
@@ -258,3 +259,12 @@ def test_role_policy_is_checked_beside_an_attached_policy(pack):
 def test_trust_policy_that_allows_nobody_is_named_so(pack):
     flow = delivery(trust_policy=json.dumps({"Version": "2012-10-17", "Statement": []}))
     assert "used by flow log(s) flow-log: its trust policy allows nobody. Trust only" in role_message(pack, flow)
+
+
+@pytest.mark.parametrize("value, written", [
+    (600.0, 600), (22.0, 22), (0.5, 0.5), (600, 600), ("60", "60"), (None, None),
+], ids=["float-600", "float-22", "fraction", "int", "text", "unset"])
+def test_numbers_print_as_the_stack_file_wrote_them(value, written):
+    """The analyzer protocol carries every number as a float; messages print whole ones as integers."""
+    shown = as_written(value)
+    assert (shown, type(shown)) == (written, type(written)), value
