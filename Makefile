@@ -106,7 +106,7 @@ pulumi-cli: $(PULUMI) $(LANGUAGE_HOST) $(LANGUAGE_EXEC)
 		"$$($(LANGUAGE_HOST) -version), built from $(CLI_MODULE)/rehearsal-language-python" \
 		"(the Go module proxy does not serve the real host's module)"
 
-# Not part of `make test`: about an hour on two cores. MUTANTS="flowlogs.fields.*" limits the run.
+# Not part of `make test`: a full run takes about three hours on two cores. MUTANTS="flowlogs.fields.*" limits the run.
 $(VENV)/.mutation-installed: $(STAMP) requirements-mutation.txt
 	$(PYTHON) -m pip install --quiet --disable-pip-version-check -r requirements-mutation.txt
 	touch $@

@@ -7,7 +7,7 @@ budget of test time per mutant, and mutmut runs those against each of its mutant
 a report per module: killed, survived, timed out, and which survivors tests/mutation_equivalents.txt
 explains as equivalent (no observable behaviour changes).
 
-Not part of `make test` or CI: a full run takes about an hour on two cores.
+Not part of `make test` or CI: a full run takes about three hours on two cores.
 """
 
 from __future__ import annotations
