@@ -13,6 +13,9 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from config.settings import CONFIG_DIR, config_from_stack_file, stack_name_of  # noqa: E402
 from config.settings import stack_file_of as stack_file  # noqa: E402
+from tests.policy_fixtures import PACK  # noqa: E402
+from tests.policy_in_process import InProcessPack  # noqa: E402
+from tools.analyzer import PolicyPackSession  # noqa: E402
 from tools.render import Rendering, render_stack_file  # noqa: E402
 
 STACK_FILES = sorted(CONFIG_DIR.glob("Pulumi.*.yaml"))
@@ -48,3 +51,17 @@ def rendered():
             _renders[stack] = render_stack_file(stack_file(stack))
         return _renders[stack]
     return get
+
+
+@pytest.fixture(scope="module")
+def analyzer_pack():
+    """The policy pack in its own process, every rule mandatory, through the analyzer protocol."""
+    with PolicyPackSession(PACK, "test", policy_config={"all": "mandatory"}) as session:
+        yield session
+
+
+@pytest.fixture(scope="module", params=["analyzer", "in-process"])
+def pack(request):
+    """Each rule test twice: through the analyzer protocol, and with the same rule functions called in
+    this process (tests/policy_in_process.py), where a mutation run can follow them without starting the pack."""
+    return request.getfixturevalue("analyzer_pack") if request.param == "analyzer" else InProcessPack()

@@ -21,7 +21,6 @@ from flowlogs.patterns import metric_filters
 from flowlogs.queries import QUERY_NAMES
 from policies.rules import metric_filters as metric_filter_rules
 from tests.conftest import REPO_ROOT, lab_config
-from tests.policy_in_process import InProcessPack
 from tools.analyzer import PolicyPackSession, Violation
 from tools.render import Registration, Rendering, render
 
@@ -254,15 +253,7 @@ def test_an_unexpressible_vpc_block_is_a_config_error():
         monitoring_plan(DEFAULT_FIELDS, "10.0.0.0/18")
 
 
-# metric-filter-matches-log-format, through the analyzer protocol and called in this process
-
-@pytest.fixture(scope="module", params=["analyzer", "in-process"])
-def pack(request):
-    if request.param == "in-process":
-        yield InProcessPack()
-        return
-    with PolicyPackSession(PACK, "lab", policy_config={"all": "mandatory"}) as session:
-        yield session
+# metric-filter-matches-log-format, through the analyzer protocol and called in this process (`pack`, conftest)
 
 
 def rule_violations(session: PolicyPackSession, registrations: list[dict[str, Any]]) -> list[Violation]:

@@ -58,19 +58,6 @@ ADVISORY_BY_STACK = {
 MINIMUM_RETENTION_BY_STACK = {"lab": 1, "local": 1, "dev": 30, "prod": 365, "audit": 90}
 
 
-@pytest.fixture(scope="module")
-def analyzer_pack():
-    with PolicyPackSession(PACK, "test", policy_config={"all": "mandatory"}) as session:
-        yield session
-
-
-@pytest.fixture(scope="module", params=["analyzer", "in-process"])
-def pack(request):
-    """The pack through the analyzer protocol, and its rule functions called in this process
-    (tests/policy_in_process.py), where a mutation run can follow them without starting the pack."""
-    return request.getfixturevalue("analyzer_pack") if request.param == "analyzer" else InProcessPack()
-
-
 def violations_of(session: PolicyPackSession, rule: str, resources: list[dict]) -> list[Violation]:
     return [v for v in session.analyze(resources) if v.policy == rule]
 

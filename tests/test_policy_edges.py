@@ -23,15 +23,6 @@ SOURCE_CONDITIONS = {"StringEquals": {"aws:SourceAccount": ACCOUNT},
                      "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:ap-northeast-1:{ACCOUNT}:vpc-flow-log/*"}}
 
 
-@pytest.fixture(scope="module", params=["analyzer", "in-process"])
-def pack(request):
-    if request.param == "in-process":
-        yield InProcessPack()
-        return
-    with PolicyPackSession(PACK, "test", policy_config={"all": "mandatory"}) as session:
-        yield session
-
-
 def flagged(session: PolicyPackSession, rule: str, resources: list[dict]) -> list[str]:
     """The names of the resources `rule` flags."""
     names = {r["urn"]: r["name"] for r in resources}

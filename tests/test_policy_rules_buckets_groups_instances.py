@@ -17,7 +17,6 @@ from pulumi_policy.policy import PolicyCustomTimeouts
 from policies.rules.log_groups import log_group_retention
 from tests.policy_fixtures import ACCOUNT, BUCKET, BUCKET_ARN, bucket_policy_document, log_group, s3_delivery
 from tests.policy_in_process import rule_policies
-from tests.test_policy_edges import pack  # noqa: F401  (the analyzer and in-process runs of each test)
 
 ENCRYPTION = "encryption"
 DELIVERY_SERVICE = "delivery.logs.amazonaws.com"

@@ -20,7 +20,6 @@ from tests.policy_fixtures import (ACCOUNT, EGRESS_RULE, GROUP_ARN, INGRESS_RULE
                                    TAGS, TOPIC, attached_policy, delivery, ingress_rule, inline_entry,
                                    permissions, resource, security_group)
 from tests.policy_in_process import InProcessPack
-from tests.test_policy_edges import pack  # noqa: F401  (the fixture: analyzer protocol, then in process)
 from tools.analyzer import Violation
 
 
