@@ -21,7 +21,7 @@ from sqlglot import ErrorLevel
 
 from flowlogs.fields import DEFAULT_FIELDS, format_string, parse_log_format
 from flowlogs.patterns import SSH_SOURCES, insights_queries
-from flowlogs.queries import QUERY_NAMES, SSH_FROM_OUTSIDE, build_queries
+from flowlogs.queries import QUERY_NAMES, SSH_FROM_OUTSIDE, build_queries, to_duckdb
 from flowlogs.records import FlowRecord, parse_record
 from tests.moto_server import running_moto_server
 from tools import analyze as analyze_tool
@@ -185,6 +185,11 @@ def test_athena_text_parses_as_trino(name):
     (query,), _ = build_queries(DEFAULT_FIELDS, VPC_CIDR, (name,))
     parsed = sqlglot.parse_one(query.trino, read="trino", error_level=ErrorLevel.RAISE)
     assert parsed.find(sqlglot.exp.Table).name == "flow_logs", query.trino
+
+
+def test_trino_functions_are_written_as_duckdbs():
+    assert to_duckdb("SELECT approx_distinct(srcaddr) FROM flow_logs") == (
+        "SELECT\n  APPROX_COUNT_DISTINCT(srcaddr)\nFROM flow_logs")
 
 
 def test_a_format_without_a_needed_field_leaves_the_query_out_with_the_reason():

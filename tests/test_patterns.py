@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from config.settings import settings_from_stack_file
 from flowlogs.fields import DEFAULT_FIELDS, KNOWN_FIELDS, format_string, parse_log_format
 from flowlogs.patterns import (BYTES_BY_ACTION, EXTERNAL_SSH, MAX_PATTERN_LENGTH, REJECTED_FLOWS, REJECTED_PACKETS,
-                               MetricFilter, MissingFieldError, UnexpressibleCidrError, insights_queries,
-                               metric_filters, outside_cidr, parse_command, pattern_name)
+                               Condition, MetricFilter, MissingFieldError, PatternTooLongError, UnexpressibleCidrError,
+                               _metric_filter, insights_queries, metric_filters, outside_cidr, parse_command,
+                               pattern_name, quoted)
 from flowlogs.records import ENUMERATED_FIELDS, INTEGER_FIELDS
 from tests.cloudwatch_pattern import Published, UnsupportedPattern, matches, parse, published
 from tests.conftest import stack_file
@@ -70,6 +71,48 @@ def test_insights_queries_parse_every_field_in_order(format_name):
     assert expected.endswith(" as " + ", ".join(pattern_name(f) for f in fields))
     for query in insights_queries(fields, LAB_CIDR):
         assert query.query.startswith(expected + " | "), query.key
+
+
+def test_conditions_on_one_field_are_joined_with_and():
+    term = next(t for t in by_key(DEFAULT_FIELDS, "10.0.16.0/20")[EXTERNAL_SSH].pattern[1:-1].split(", ")
+                if t.startswith("srcaddr"))
+    assert term == " && ".join(f'srcaddr!="10.0.{octet}.*"' for octet in range(16, 32))
+
+
+def test_the_filters_publish_these_metrics_in_these_units():
+    assert [(f.key, f.title, f.metric_name, f.unit) for f in metric_filters(DEFAULT_FIELDS, LAB_CIDR)] == [
+        (REJECTED_FLOWS, "Rejected flows", "RejectedFlows", "Count"),
+        (REJECTED_PACKETS, "Rejected packets", "RejectedPackets", "Count"),
+        (EXTERNAL_SSH, "SSH accepted from outside the VPC", "ExternalSshAccepted", "Count"),
+        (BYTES_BY_ACTION, "Bytes by action", "Bytes", "Bytes"),
+    ]
+
+
+def test_the_saved_queries_have_these_titles():
+    assert [(q.key, q.title) for q in insights_queries(DEFAULT_FIELDS, LAB_CIDR)] == [
+        ("summary", "Records by action and status"),
+        ("top-talkers", "Top talkers by bytes"),
+        ("rejected-by-port", "Rejected traffic by port"),
+        ("ssh-sources", "SSH sources outside the VPC"),
+    ]
+
+
+def test_a_pattern_string_escapes_backslashes_and_quotes_and_keeps_wildcards():
+    assert quoted('a\\b "c" 10.0.*') == '"a\\\\b \\"c\\" 10.0.*"'
+
+
+def test_a_pattern_of_exactly_the_longest_length_is_accepted():
+    short = _metric_filter(DEFAULT_FIELDS, "probe", "Probe", "Probe", "Count", [Condition("srcaddr", "=", "")])
+    padding = "x" * (MAX_PATTERN_LENGTH - len(short.pattern))
+    longest = _metric_filter(DEFAULT_FIELDS, "probe", "Probe", "Probe", "Count", [Condition("srcaddr", "=", padding)])
+    assert len(longest.pattern) == MAX_PATTERN_LENGTH
+    with pytest.raises(PatternTooLongError, match=f"a {MAX_PATTERN_LENGTH + 1}-character pattern"):
+        _metric_filter(DEFAULT_FIELDS, "probe", "Probe", "Probe", "Count", [Condition("srcaddr", "=", padding + "x")])
+
+
+def test_an_accepted_flow_of_zero_bytes_is_published():
+    line = "2 123456789012 eni-0a1b2c3d 10.0.1.5 10.0.2.7 443 80 6 1 0 1700000000 1700000060 ACCEPT OK"
+    assert publish(by_key(DEFAULT_FIELDS)[BYTES_BY_ACTION], line) == Published(0.0, {"Action": "ACCEPT"})
 
 
 # AWS's published records

@@ -3,6 +3,7 @@ writable only by this account's delivery, expiring and versioned; transit gatewa
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, Mapping
 
 from pulumi_policy import (PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy,
@@ -35,14 +36,13 @@ def attached(resources: list[PolicyResource], bucket: PolicyResource, resource_t
     return [r for r in of_type(resources, resource_type) if bucket in referenced(r, "bucket", BUCKET)]
 
 
-def _bucket_rule(resource_type: str, problem: Callable[[list[PolicyResource]], str | None]) -> Callable:
+def judge_buckets(args: StackValidationArgs, report_violation: ReportViolation, resource_type: str,
+                  problem: Callable[[list[PolicyResource]], str | None]) -> None:
     """A stack rule: each flow-log bucket's sub-resources of one type, judged by `problem`."""
-    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        for bucket in flow_log_buckets(args.resources):
-            found = problem(attached(args.resources, bucket, resource_type))
-            if found:
-                report_violation(f"{label(BUCKET, bucket.name)} receives flow logs but {found}.", bucket.urn)
-    return validate
+    for bucket in flow_log_buckets(args.resources):
+        found = problem(attached(args.resources, bucket, resource_type))
+        if found:
+            report_violation(f"{label(BUCKET, bucket.name)} receives flow logs but {found}.", bucket.urn)
 
 
 def _public_access(blocks: list[PolicyResource]) -> str | None:
@@ -119,28 +119,50 @@ def transit_gateway_flow_log_interval(args: ResourceValidationArgs, report_viola
                          "to 60.")
 
 
-def _stack_policy(name: str, description: str, resource_type: str, problem: Callable, remediation: str):
-    return StackValidationPolicy(name=name, description=description, validate=_bucket_rule(resource_type, problem),
-                                 severity=Severity.HIGH, remediation_steps=remediation)
-
-
 POLICIES = [
-    _stack_policy("flow-log-bucket-public-access-blocked",
-                  "Every bucket a flow log delivers into has Block Public Access on, all four settings.",
-                  PUBLIC_ACCESS_BLOCK, _public_access,
-                  "Add an aws.s3.BucketPublicAccessBlock with every setting true."),
-    _stack_policy("flow-log-bucket-encrypted", "Every flow-log bucket encrypts objects by default (SSE-KMS or SSE-S3).",
-                  ENCRYPTION, _encryption, "Add an aws.s3.BucketServerSideEncryptionConfiguration."),
-    _stack_policy("flow-log-bucket-tls-only", "Every flow-log bucket's policy denies requests without TLS.",
-                  BUCKET_POLICY, _tls_only, "Deny s3:* when aws:SecureTransport is false."),
-    _stack_policy("flow-log-bucket-delivery-scoped",
-                  "Every flow-log bucket lets delivery.logs.amazonaws.com write only under aws:SourceAccount and "
-                  "aws:SourceArn conditions.",
-                  BUCKET_POLICY, _delivery_scoped, "Add both conditions to each delivery statement."),
-    _stack_policy("flow-log-bucket-expires-records", "Every flow-log bucket has an enabled lifecycle expiry.",
-                  LIFECYCLE, _expiry, "Add a lifecycle rule with expiration.days."),
-    _stack_policy("flow-log-bucket-versioned", "Every flow-log bucket is versioned.",
-                  VERSIONING, _versioning, "Add an aws.s3.BucketVersioning with status Enabled."),
+    StackValidationPolicy(
+        name="flow-log-bucket-public-access-blocked",
+        description="Every bucket a flow log delivers into has Block Public Access on, all four settings.",
+        validate=partial(judge_buckets, resource_type=PUBLIC_ACCESS_BLOCK, problem=_public_access),
+        severity=Severity.HIGH,
+        remediation_steps="Add an aws.s3.BucketPublicAccessBlock with every setting true.",
+    ),
+    StackValidationPolicy(
+        name="flow-log-bucket-encrypted",
+        description="Every flow-log bucket encrypts objects by default (SSE-KMS or SSE-S3).",
+        validate=partial(judge_buckets, resource_type=ENCRYPTION, problem=_encryption),
+        severity=Severity.HIGH,
+        remediation_steps="Add an aws.s3.BucketServerSideEncryptionConfiguration.",
+    ),
+    StackValidationPolicy(
+        name="flow-log-bucket-tls-only",
+        description="Every flow-log bucket's policy denies requests without TLS.",
+        validate=partial(judge_buckets, resource_type=BUCKET_POLICY, problem=_tls_only),
+        severity=Severity.HIGH,
+        remediation_steps="Deny s3:* when aws:SecureTransport is false.",
+    ),
+    StackValidationPolicy(
+        name="flow-log-bucket-delivery-scoped",
+        description="Every flow-log bucket lets delivery.logs.amazonaws.com write only under aws:SourceAccount and "
+                    "aws:SourceArn conditions.",
+        validate=partial(judge_buckets, resource_type=BUCKET_POLICY, problem=_delivery_scoped),
+        severity=Severity.HIGH,
+        remediation_steps="Add both conditions to each delivery statement.",
+    ),
+    StackValidationPolicy(
+        name="flow-log-bucket-expires-records",
+        description="Every flow-log bucket has an enabled lifecycle expiry.",
+        validate=partial(judge_buckets, resource_type=LIFECYCLE, problem=_expiry),
+        severity=Severity.HIGH,
+        remediation_steps="Add a lifecycle rule with expiration.days.",
+    ),
+    StackValidationPolicy(
+        name="flow-log-bucket-versioned",
+        description="Every flow-log bucket is versioned.",
+        validate=partial(judge_buckets, resource_type=VERSIONING, problem=_versioning),
+        severity=Severity.HIGH,
+        remediation_steps="Add an aws.s3.BucketVersioning with status Enabled.",
+    ),
     ResourceValidationPolicy(
         name="transit-gateway-flow-log-interval",
         description="Transit gateway flow logs aggregate every 60 seconds, the only interval AWS accepts for them.",
