@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -40,16 +41,25 @@ def lab_config() -> dict[str, str]:
     return stack_config("lab")
 
 
-_renders: dict[str, Rendering] = {}
+_renders: dict[str, tuple[Rendering, float]] = {}  # stack -> its rendering and the seconds it took
 
 
-@pytest.fixture(scope="session")
-def rendered():
-    """Render a stack's program once per session; each stack runs the program afresh."""
+@pytest.fixture
+def rendered(request):
+    """Render a stack's program once per session (the renders are kept here); each stack runs the program afresh.
+
+    A test given a render made for an earlier test reports what making it cost (`alone_seconds`):
+    `make mutation` runs a few tests in a fresh process, where that test pays for it.
+    """
     def get(stack: str) -> Rendering:
-        if stack not in _renders:
-            _renders[stack] = render_stack_file(stack_file(stack))
-        return _renders[stack]
+        if stack in _renders:
+            rendering, seconds = _renders[stack]
+            request.node.user_properties.append(("alone_seconds", seconds))
+            return rendering
+        start = time.perf_counter()
+        rendering = render_stack_file(stack_file(stack))
+        _renders[stack] = (rendering, time.perf_counter() - start)
+        return rendering
     return get
 
 

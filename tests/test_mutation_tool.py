@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.mutation import narrowed, read_equivalents
+from tools.mutation import AloneCost, narrowed, read_equivalents
 
 DURATIONS = {"slow": 5.0, "medium": 1.5, "fast": 0.25, "instant": 0.0}
 
@@ -35,3 +35,57 @@ def test_equivalent_mutants_are_read_with_their_reasons(tmp_path):
     listed = tmp_path / "equivalents.txt"
     listed.write_text("# comment\n\nmodule.x_f__mutmut_1  changes nothing\n", encoding="utf-8")
     assert read_equivalents(listed) == {"module.x_f__mutmut_1": "changes nothing"}
+
+
+SHARED_WORK = """
+import time
+
+import pytest
+
+
+@pytest.fixture(scope="module")
+def made_once():
+    time.sleep(0.3)
+
+
+def test_makes_it(made_once):
+    pass
+
+
+def test_reuses_it(made_once):
+    pass
+
+
+def test_reuses_a_cache(request):
+    request.node.user_properties.append(("alone_seconds", 5.0))
+
+
+def test_shares_nothing():
+    pass
+"""
+
+
+@pytest.fixture(scope="module")
+def alone_costs(tmp_path_factory) -> dict[str, float]:
+    """Each test's cost in a stats run over SHARED_WORK, as AloneCost charges it."""
+    tests = tmp_path_factory.mktemp("shared") / "test_shared_work.py"
+    tests.write_text(SHARED_WORK, encoding="utf-8")
+    durations: dict[str, float] = {}
+    assert pytest.main([str(tests), "-q", "-p", "no:cacheprovider"], plugins=[AloneCost(durations)]) == 0
+    return {nodeid.rpartition("::")[2]: seconds for nodeid, seconds in durations.items()}
+
+
+def test_a_shared_fixture_is_charged_to_the_test_that_made_it(alone_costs):
+    assert alone_costs["test_makes_it"] >= 0.3, alone_costs
+
+
+def test_a_shared_fixture_is_charged_to_every_test_that_reuses_it(alone_costs):
+    assert alone_costs["test_reuses_it"] >= 0.3, alone_costs
+
+
+def test_a_test_pays_what_it_reports_a_cache_spared_it(alone_costs):
+    assert alone_costs["test_reuses_a_cache"] >= 5.0, alone_costs
+
+
+def test_a_test_sharing_nothing_pays_only_its_own_time(alone_costs):
+    assert alone_costs["test_shares_nothing"] < 0.3, alone_costs

@@ -19,11 +19,14 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence
+
+import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = PROJECT_ROOT / "mutants"
@@ -136,6 +139,48 @@ def narrowed(tests_by_function: Mapping[str, Iterable[str]], duration_by_test: M
     return chosen
 
 
+class AloneCost:
+    """A pytest plugin for mutmut's stats run: each test's cost as a mutant's narrowed set pays it.
+
+    mutmut times a test's call only, in one process running every test. A mutant runs a few tests in a
+    fresh process, where nothing is shared yet, so a test also costs its setup and teardown, the setup
+    of each module or session fixture it uses (measured where it was made, even if an earlier test
+    paid for it), and the seconds it reports as `alone_seconds` user properties for work a shared
+    cache spared it (tests/conftest.py's stack renders).
+    """
+
+    def __init__(self, durations: dict[str, float]):
+        self.durations = durations
+        self.shared_setup: dict[int, float] = {}  # id(fixture definition) -> seconds, the dearest param
+        self.made_now: set[int] = set()
+
+    def _add(self, nodeid: str, seconds: float) -> None:
+        self.durations[nodeid] = self.durations.get(nodeid, 0.0) + seconds
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_fixture_setup(self, fixturedef, request):
+        start = time.perf_counter()
+        yield
+        if fixturedef.scope != "function":
+            key = id(fixturedef)
+            self.shared_setup[key] = max(self.shared_setup.get(key, 0.0), time.perf_counter() - start)
+            self.made_now.add(key)
+
+    def pytest_runtest_logstart(self, nodeid, location):
+        self.made_now.clear()
+
+    def pytest_runtest_makereport(self, item, call):
+        if call.when not in ("setup", "teardown"):
+            return
+        self._add(item.nodeid, call.duration)
+        if call.when == "teardown":
+            definitions = item._fixtureinfo.name2fixturedefs  # pytest's own map; no public equivalent
+            shared = {id(defs[-1]) for name in item.fixturenames if (defs := definitions.get(name))}
+            spared = sum(self.shared_setup.get(key, 0.0) for key in shared - self.made_now)
+            self._add(item.nodeid, spared + sum(value for name, value in item.user_properties
+                                                if name == "alone_seconds"))
+
+
 def run_mutmut(mutant_globs: Sequence[str], max_children: int, budget: float) -> int:
     """mutmut's own `run`, with each function's covering tests narrowed once its stats are known."""
     from collections import defaultdict
@@ -144,23 +189,14 @@ def run_mutmut(mutant_globs: Sequence[str], max_children: int, budget: float) ->
     from mutmut.runners.harness import PytestRunner
     from mutmut.state import state
 
-    class FixtureCost:
-        """mutmut times a test's call only; a fixture's setup (a stack rendered and checked, a moto
-        server started) is paid again by every mutant that runs the test, so it counts too."""
-
-        @staticmethod
-        def pytest_runtest_makereport(item, call):
-            if call.when in ("setup", "teardown"):
-                state().duration_by_test[item.nodeid] = state().duration_by_test.get(item.nodeid, 0.0) + call.duration
-
     execute_pytest = PytestRunner.execute_pytest
 
-    def execute_pytest_with_fixture_cost(self, params, **kwargs):
+    def execute_pytest_with_alone_cost(self, params, **kwargs):
         if "plugins" in kwargs and "--collect-only" not in params:  # the stats run
-            kwargs["plugins"] = [*kwargs["plugins"], FixtureCost()]
+            kwargs["plugins"] = [*kwargs["plugins"], AloneCost(state().duration_by_test)]
         return execute_pytest(self, params, **kwargs)
 
-    PytestRunner.execute_pytest = execute_pytest_with_fixture_cost
+    PytestRunner.execute_pytest = execute_pytest_with_alone_cost
     collect_or_load_stats = mutmut_main.collect_or_load_stats
 
     def collect_then_narrow(*args, **kwargs):
