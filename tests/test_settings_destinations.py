@@ -104,3 +104,23 @@ def test_s3_destination_is_read_as_given(options, expected):
     destinations = settings_from_config("lab", with_values(destinations=with_s3(**options))).destinations
     assert destinations == (Destination(CLOUD_WATCH_LOGS), expected), f"vpc-flow-logs:destinations = {options}"
 
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:kms:ap-northeast-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+                                 "arn:aws-us-gov:kms:us-gov-west-1:123456789012:alias/flow-logs"])
+def test_kms_key_arn_is_kept_as_given(arn):
+    settings = settings_from_config("lab", with_values(logKmsKeyArn=arn))
+    assert settings.log_kms_key_arn == arn, f"vpc-flow-logs:logKmsKeyArn = {arn}"
+
+
+def test_kms_key_arn_is_optional():
+    assert settings_from_config("lab", with_values(logKmsKeyArn=None)).log_kms_key_arn is None, \
+        "vpc-flow-logs:logKmsKeyArn unset"
+
+
+@pytest.mark.parametrize("arn", ["alias/flow-logs", "arn:aws:kms:ap-northeast-1:1234:key/k",
+                                 "ARN:AWS:KMS:AP-NORTHEAST-1:123456789012:KEY/K"])
+def test_kms_key_arn_that_is_not_one_is_refused(arn):
+    assert refused(logKmsKeyArn=arn) == invalid(
+        "logKmsKeyArn", f'"{arn}"', "a KMS key ARN, arn:aws:kms:<region>:<account>:key/<id>"), \
+        f"vpc-flow-logs:logKmsKeyArn = {arn}"
