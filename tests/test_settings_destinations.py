@@ -25,6 +25,7 @@ def with_s3(**options) -> list[dict]:
 
 
 def invalid(key: str, quoted: str, allowed: str) -> str:
+    """The whole refusal for `key`: the value as the stack file gave it (JSON) and what is allowed."""
     return f"config vpc-flow-logs:{key} = {quoted} is invalid: {allowed}"
 
 
@@ -86,7 +87,8 @@ ACCEPTED = [
     pytest.param({"fileFormat": "parquet", "hiveCompatiblePartitions": True, "perHourPartition": True,
                   "retentionDays": 1, "objectLock": {"mode": "COMPLIANCE", "days": 1}},
                  Destination(S3, file_format="parquet", hive_compatible_partitions=True, per_hour_partition=True,
-                             retention_days=1, object_lock=ObjectLock("COMPLIANCE", 1)), id="every-option-at-its-least"),
+                             retention_days=1, object_lock=ObjectLock("COMPLIANCE", 1)),
+                 id="every-option-at-its-least"),
     pytest.param({"hiveCompatiblePartitions": True}, Destination(S3, hive_compatible_partitions=True,
                                                                  retention_days=365), id="hive-partitions-only"),
     pytest.param({"perHourPartition": True}, Destination(S3, per_hour_partition=True, retention_days=365),
