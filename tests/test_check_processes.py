@@ -82,8 +82,14 @@ def wait_for(condition, seconds: float) -> bool:
                          ids=lambda s: signal.Signals(s).name)
 def test_the_policy_pack_never_outlives_the_check(signum):
     # The smallest stack: the pack starts once the program has rendered, so less to render is less to wait.
-    check = subprocess.Popen([sys.executable, "-m", "tools.check", str(stack_file("local"))], cwd=REPO_ROOT,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # A job started in the background by a shell ignores SIGINT, and its children inherit that; a check
+    # started from a terminal does not. A handler set here is reset to the default in the child.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        check = subprocess.Popen([sys.executable, "-m", "tools.check", str(stack_file("local"))], cwd=REPO_ROOT,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, inherited)
     pack = None
     try:
         assert wait_for(lambda: pack_children(check.pid), 120), "the check never started its policy pack"
