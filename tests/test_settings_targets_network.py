@@ -56,6 +56,12 @@ REFUSALS = [
     pytest.param({"lab": "maybe"},
                  'config vpc-flow-logs:lab = "maybe" is invalid: true or false',
                  id="lab-not-boolean"),
+    pytest.param({"trafficType": "EVERYTHING"},
+                 'config vpc-flow-logs:trafficType = "EVERYTHING" is invalid: one of ALL, ACCEPT, REJECT',
+                 id="trafficType-not-a-choice"),
+    pytest.param({"aggregationInterval": "sixty"},
+                 'config vpc-flow-logs:aggregationInterval = "sixty" is invalid: one of 60, 600',
+                 id="aggregationInterval-not-a-number"),
     pytest.param({"flowLogTargets": {"vpcId": "vpc-0123456789abcdef0"}},
                  'config vpc-flow-logs:flowLogTargets = {"vpcId": "vpc-0123456789abcdef0"} is invalid: '
                  f"{TARGETS_ALLOWED}",
