@@ -12,6 +12,7 @@ import pytest
 from config.settings import FlowLogTarget, settings_from_config
 from tests.test_settings import AUDIT, with_values
 
+CIDR_ALLOWED = "a CIDR block such as 10.0.0.0/16, with no host bits set"
 SUBNETS_ALLOWED = "a list of at least 2 non-overlapping IPv4 CIDR blocks inside vpcCidr 10.0.0.0/16"
 TAGS_ALLOWED = 'an object of string tags, e.g. {"Owner": "platform"}; Project and Environment are set for you'
 TARGETS_ALLOWED = 'a list of targets, e.g. [{"vpcId": "vpc-0123456789abcdef0"}, {"vpcTags": {"Team": "core"}}]'
@@ -22,6 +23,19 @@ VPC_TAGS_ALLOWED = "a non-empty object of tag names and string values"
 CORE = {"vpcTags": {"Team": "core"}}
 
 REFUSALS = [
+    pytest.param({"vpcCidr": "banana"}, f'config vpc-flow-logs:vpcCidr = "banana" is invalid: {CIDR_ALLOWED}',
+                 id="vpcCidr-not-a-cidr"),
+    pytest.param({"vpcCidr": "10.0.0.0/12"},
+                 'config vpc-flow-logs:vpcCidr = "10.0.0.0/12" is invalid: '
+                 "an IPv4 CIDR block from /16 to /28, such as 10.0.0.0/16",
+                 id="vpcCidr-too-large"),
+    pytest.param({"internalCidr": "10.0.0.1/8"},
+                 f'config vpc-flow-logs:internalCidr = "10.0.0.1/8" is invalid: {CIDR_ALLOWED}',
+                 id="internalCidr-host-bits"),
+    pytest.param({"sshAllowedCidrs": ["203.0.113.0/24", "203.0.113.0/24"]},
+                 'config vpc-flow-logs:sshAllowedCidrs = ["203.0.113.0/24", "203.0.113.0/24"] is invalid: '
+                 "203.0.113.0/24 appears twice; list each block once",
+                 id="sshAllowedCidrs-twice"),
     pytest.param({"subnetCidrs": ["10.0.0.0/24"]},
                  f'config vpc-flow-logs:subnetCidrs = ["10.0.0.0/24"] is invalid: {SUBNETS_ALLOWED}',
                  id="subnetCidrs-one-block"),
@@ -103,3 +117,12 @@ def test_refusal_quotes_key_value_and_what_is_allowed(changes, message):
 def test_targets_are_read_as_their_kind(entries, expected):
     targets = settings_from_config("lab", with_values(flowLogTargets=entries)).flow_log_targets
     assert targets == expected, f"flowLogTargets {entries}: {targets}"
+
+
+@pytest.mark.parametrize("key, field, default", [
+    ("httpAllowedCidrs", "http_allowed_cidrs", ("0.0.0.0/0",)),
+    ("flowLogTargets", "flow_log_targets", ()),
+])
+def test_unset_key_takes_its_default(key, field, default):
+    settings = settings_from_config("lab", with_values(**{key: None}))
+    assert getattr(settings, field) == default, f"{key} unset: {getattr(settings, field)}"
