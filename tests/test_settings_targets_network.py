@@ -10,7 +10,8 @@ import pulumi
 import pytest
 
 from config.settings import FlowLogTarget, settings_from_config
-from tests.test_settings import AUDIT, with_values
+from flowlogs.fields import KNOWN_FIELDS
+from tests.test_settings import AUDIT, TGW, TGW_FORMAT, with_values
 
 CIDR_ALLOWED = "a CIDR block such as 10.0.0.0/16, with no host bits set"
 SUBNETS_ALLOWED = "a list of at least 2 non-overlapping IPv4 CIDR blocks inside vpcCidr 10.0.0.0/16"
@@ -29,6 +30,19 @@ REFUSALS = [
                  'config vpc-flow-logs:vpcCidr = "10.0.0.0/12" is invalid: '
                  "an IPv4 CIDR block from /16 to /28, such as 10.0.0.0/16",
                  id="vpcCidr-too-large"),
+    pytest.param({"vpcCidr": "10.0.0.0/29"},
+                 'config vpc-flow-logs:vpcCidr = "10.0.0.0/29" is invalid: '
+                 "an IPv4 CIDR block from /16 to /28, such as 10.0.0.0/16",
+                 id="vpcCidr-too-small"),
+    pytest.param({"vpcCidr": "10.0.0.0/28", "subnetCidrs": ["10.0.0.0/28", "10.0.0.16/28"]},
+                 'config vpc-flow-logs:subnetCidrs = ["10.0.0.0/28", "10.0.0.16/28"] is invalid: '
+                 "10.0.0.16/28 is outside vpcCidr 10.0.0.0/28; a list of at least 2 non-overlapping IPv4 CIDR "
+                 "blocks inside vpcCidr 10.0.0.0/28",
+                 id="vpcCidr-smallest-is-taken"),
+    pytest.param({"vpcCidr": None},
+                 "config vpc-flow-logs:vpcCidr is missing: set it to "
+                 "an IPv4 CIDR block from /16 to /28, such as 10.0.0.0/16",
+                 id="vpcCidr-missing"),
     pytest.param({"internalCidr": "10.0.0.1/8"},
                  f'config vpc-flow-logs:internalCidr = "10.0.0.1/8" is invalid: {CIDR_ALLOWED}',
                  id="internalCidr-host-bits"),
@@ -97,6 +111,27 @@ REFUSALS = [
     pytest.param({"flowLogTargets": [{"vpcTags": {}}]},
                  f"config vpc-flow-logs:flowLogTargets.vpcTags = {{}} is invalid: {VPC_TAGS_ALLOWED}",
                  id="flowLogTargets-vpcTags-empty"),
+    pytest.param({"logFormat": "${version} ${srcadr}"},
+                 """config vpc-flow-logs:logFormat = "${version} ${srcadr}" is invalid: unknown field 'srcadr'; """
+                 "use space-separated ${field} tokens, each field once, from: " + ", ".join(KNOWN_FIELDS),
+                 id="logFormat-unknown-field"),
+    pytest.param({**AUDIT, "flowLogTargets": [TGW], "aggregationInterval": "600", "logFormat": TGW_FORMAT},
+                 "config vpc-flow-logs:aggregationInterval = 600 is invalid: "
+                 "60 when flowLogTargets has a transit gateway (transitGatewayId tgw-0123456789abcdef0)",
+                 id="aggregationInterval-600-with-transit-gateway"),
+    pytest.param({**AUDIT, "flowLogTargets": [TGW], "aggregationInterval": "60"},
+                 """config vpc-flow-logs:logFormat = "(AWS's default format)" is invalid: fields a transit gateway """
+                 "flow log can record, for flowLogTargets transitGatewayId tgw-0123456789abcdef0: "
+                 "drop interface-id, action",
+                 id="logFormat-default-on-transit-gateway"),
+    pytest.param({**AUDIT, "flowLogTargets": [CORE], "logFormat": "${version} ${tgw-id}"},
+                 'config vpc-flow-logs:logFormat = "${version} ${tgw-id}" is invalid: fields a VPC, subnet or ENI '
+                 "flow log can record, for flowLogTargets vpcTags {'Team': 'core'}: drop tgw-id",
+                 id="logFormat-transit-gateway-field-on-vpcTags"),
+    pytest.param({**AUDIT, "logFormat": "${version} ${tgw-id}"},
+                 'config vpc-flow-logs:logFormat = "${version} ${tgw-id}" is invalid: fields a VPC, subnet or ENI '
+                 "flow log can record, for flowLogTargets vpcId vpc-0123456789abcdef0: drop tgw-id",
+                 id="logFormat-transit-gateway-field-on-vpcId"),
 ]
 
 
