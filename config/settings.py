@@ -205,17 +205,6 @@ class _Reader:
             raise refuse(key, value, allowed)
         return value
 
-    def integer(self, key: str, allowed: str, default: int | None = None) -> int:
-        text = self.raw(key)
-        if text is None:
-            if default is None:
-                return int(self.required(key, allowed))
-            return default
-        try:
-            return int(text)
-        except ValueError:
-            raise refuse(key, text, allowed) from None
-
     def boolean(self, key: str, default: bool) -> bool:
         text = self.raw(key)
         if text is None:
