@@ -57,6 +57,9 @@ REFUSALS = [
      "all, one inbound rule each in the hosts' security group"),
     ({"alertEmails": ["ops"]}, "alertEmails",
      'config vpc-flow-logs:alertEmails = ["ops"] is invalid: a list of e-mail addresses, e.g. ["ops@example.com"]'),
+    ({"alertEmails": ["[secret]", "ops"]}, "alertEmails",
+     'config vpc-flow-logs:alertEmails = ["[secret]", "ops"] is invalid: a list of e-mail addresses, '
+     'e.g. ["ops@example.com"]'),
     ({"alertEmails": [7]}, "alertEmails",
      'config vpc-flow-logs:alertEmails = [7] is invalid: a list of e-mail addresses, e.g. ["ops@example.com"]'),
     ({"alertEmails": "ops@example.com"}, "alertEmails",
