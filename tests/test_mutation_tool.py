@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tools.mutation import AloneCost, narrowed, read_equivalents
+from tools.mutation import AloneCost, ModuleResult, narrowed, read_equivalents, report, run_line
 
 DURATIONS = {"slow": 5.0, "medium": 1.5, "fast": 0.25, "instant": 0.0}
 
@@ -89,3 +89,20 @@ def test_a_test_pays_what_it_reports_a_cache_spared_it(alone_costs):
 
 def test_a_test_sharing_nothing_pays_only_its_own_time(alone_costs):
     assert alone_costs["test_shares_nothing"] < 0.3, alone_costs
+
+
+def test_a_run_names_a_few_globs_and_counts_many():
+    assert run_line("2026-01-02", ["a.*", "b.*"], 2.0) == (
+        "2026-01-02: `a.*`, `b.*`; each ran its function's fastest covering tests within 2 s")
+    assert run_line("2026-01-02", [f"m.x_f__mutmut_{n}" for n in range(9)], 30.0).startswith(
+        "2026-01-02: 9 named mutants or globs; each ran its function's fastest covering tests within 30 s")
+    assert run_line("2026-01-02", [], 2.0).startswith("2026-01-02: every mutant;")
+
+
+def test_the_report_lists_every_run_and_scores_without_equivalents():
+    results = [ModuleResult("m.py", {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived",
+                                     "m.x_f__mutmut_3": "survived"})]
+    text = report(results, {"m.x_f__mutmut_3": "changes nothing"}, ["first run", "second run"])
+    assert "\n- first run\n- second run\n" in text, text
+    assert "| `m.py` | 3 | 1 | 2 | 0 | 0 | 0 | 0 | 1 | 50% |" in text, text
+    assert "- `m.x_f__mutmut_2`" in text and "- `m.x_f__mutmut_3` (survived): changes nothing" in text, text

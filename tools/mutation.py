@@ -31,6 +31,8 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 MUTANTS = PROJECT_ROOT / "mutants"
 REPORT = PROJECT_ROOT / "mutation-report.md"
+# One line per mutmut run, oldest first, beside the results the runs left (mutants/ is not committed).
+RUNS = MUTANTS / "runs.txt"
 EQUIVALENTS = PROJECT_ROOT / "tests" / "mutation_equivalents.txt"
 # The columns of the report, in mutmut's status words; the rest are summed under "other".
 STATUSES = ("killed", "survived", "timeout", "no tests", "not checked")
@@ -92,10 +94,23 @@ def read_results(mutants: Path, selected: Sequence[str] = ()) -> list[ModuleResu
     return results
 
 
-def report(results: Sequence[ModuleResult], equivalents: Mapping[str, str], measured: str, scope: str) -> str:
+def run_line(measured: str, mutant_globs: Sequence[str], budget: float) -> str:
+    """What one run tried, for the report: a mutant's results are those of the last run that tried it."""
+    if not mutant_globs:
+        tried = "every mutant"
+    elif len(mutant_globs) <= 4:
+        tried = ", ".join(f"`{glob}`" for glob in mutant_globs)
+    else:
+        tried = f"{len(mutant_globs)} named mutants or globs"
+    return f"{measured}: {tried}; each ran its function's fastest covering tests within {budget:g} s"
+
+
+def report(results: Sequence[ModuleResult], equivalents: Mapping[str, str], runs: Sequence[str]) -> str:
     lines = ["# Mutation testing report", "",
-             f"mutmut, measured {measured}; {scope}. Score: killed or timed out, out of the checked mutants "
-             "that are not listed as equivalent.", "",
+             "mutmut; a mutant's result is from the last of these runs that tried it. Score: killed or timed out, "
+             "out of the checked mutants that are not listed as equivalent.", ""]
+    lines += [f"- {run}" for run in runs] or ["- no run recorded"]
+    lines += ["",
              "| module | mutants | killed | survived | timed out | no tests | not checked | other "
              "| equivalent | score |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -241,6 +256,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         os.chdir(PROJECT_ROOT)  # mutmut reads setup.cfg and writes mutants/ here
         exit_code = run_mutmut(args.mutants, args.max_children, args.budget)
+        if exit_code == 0:
+            with RUNS.open("a", encoding="utf-8") as runs:
+                runs.write(run_line(datetime.now(timezone.utc).strftime("%Y-%m-%d"), args.mutants, args.budget) + "\n")
         survivors = [name for result in read_results(MUTANTS, args.mutants)
                      for name, status in result.statuses.items() if status == "survived"]
         if exit_code == 0 and survivors and args.confirm_budget > args.budget:
@@ -257,12 +275,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # Read after the run, so explanations written while it ran count.
     equivalents = read_equivalents(EQUIVALENTS)
     results = read_results(MUTANTS, args.mutants)
-    scope = ("mutants " + ", ".join(args.mutants) + " only") if args.mutants else "every module"
-    scope += f"; each mutant ran its function's fastest covering tests within {args.budget:g} s"
-    if args.confirm_budget > args.budget:
-        scope += f", each survivor again within {args.confirm_budget:g} s"
-    measured = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    args.report.write_text(report(results, equivalents, measured, scope), encoding="utf-8")
+    runs = RUNS.read_text(encoding="utf-8").splitlines() if RUNS.is_file() else []
+    args.report.write_text(report(results, equivalents, runs), encoding="utf-8")
     totals = Counter(status for result in results for status in result.statuses.values())
     print(f"mutation: {sum(totals.values())} mutants, " + ", ".join(f"{n} {s}" for s, n in totals.most_common())
           + f"; report in {args.report}")
