@@ -388,3 +388,22 @@ def test_each_target_kind_resolves_to_its_flow_log_input(engine):
         ResolvedTarget("vpc-0aaaaaaaaaaaaaaaa", "vpc_id", "vpc-0aaaaaaaaaaaaaaaa", False),
         ResolvedTarget("vpc-0bbbbbbbbbbbbbbbb", "vpc_id", "vpc-0bbbbbbbbbbbbbbbb", False),
     ], found
+
+
+REFUSED_TARGETS = {
+    "tags matching no VPC": (
+        [FlowLogTarget("vpcTags", vpc_tags={"Team": "payments"})], {'{"Team": "payments"}': []},
+        'config vpc-flow-logs:flowLogTargets.vpcTags = {"Team": "payments"} is invalid: it matches no VPC in this '
+        "account and region; correct the tags or name the VPC by vpcId"),
+    "a VPC named by id and found by tags": (
+        [FlowLogTarget("vpcId", "vpc-0aaaaaaaaaaaaaaaa"), FlowLogTarget("vpcTags", vpc_tags={"Team": "payments"})],
+        {'{"Team": "payments"}': ["vpc-0aaaaaaaaaaaaaaaa"]},
+        'config vpc-flow-logs:flowLogTargets names vpc-0aaaaaaaaaaaaaaaa twice (vpcId vpc-0aaaaaaaaaaaaaaaa and '
+        'vpcTags {"Team": "payments"}): list each target once'),
+}
+
+
+@pytest.mark.parametrize("targets, vpcs_by_tags, message", REFUSED_TARGETS.values(), ids=REFUSED_TARGETS)
+def test_unresolvable_target_kind_is_refused_word_for_word(engine, targets, vpcs_by_tags, message):
+    with pytest.raises(pulumi.RunError, match=f"^{re.escape(message)}$"):
+        resolved(targets, engine, vpcs_by_tags)
