@@ -20,14 +20,14 @@ from google.protobuf import empty_pb2, json_format
 
 from components.flow_log import FlowLogDelivery, log_key_policy
 from components.network import Network, NetworkArgs
-from components.targets import FLOW_LOG_CONFIGURATION, ResolvedTarget, resolve_targets
+from components.targets import ResolvedTarget, resolve_targets
 from config.settings import FlowLogTarget
 from tests.conftest import lab_config
 from tests.test_components import TAGS, VPC_TARGET, delivery_args, flow_log_options
+from tests.test_program import FLOW_LOG_CONFIGURATION_INPUTS
 from tools.render import ACCOUNT_ID, LabMocks, RecordingMonitor, Rendering, render
 
 REGION = "ap-northeast-1"
-STACK_URN = "urn:pulumi:lab::vpc-flow-logs::pulumi:pulumi:Stack::vpc-flow-logs-lab"
 # The provider a caller hands a component; its children and lookups must use it, not the default one.
 CALLERS_PROVIDER = "eu-provider"
 DEFAULT_OPTIONS = {"deleteBeforeReplace": False, "replaceOnChanges": [], "protect": False, "retainOnDelete": False,
@@ -37,8 +37,6 @@ LOG_GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{LOG_GROUP}"
 GIVEN_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/given"
 TGW_TARGET = ResolvedTarget("tgw-0123456789abcdef0", "transit_gateway_id", "tgw-0123456789abcdef0", True)
 LAB_VPC_TARGET = ResolvedTarget("lab-vpc", "vpc_id", "vpc-0fedcba9876543210")
-# FlowLog inputs in their wire (camelCase) spelling, as the engine receives replaceOnChanges.
-REPLACED_ON_CHANGE = sorted(re.sub(r"_([a-z])", lambda m: m.group(1).upper(), name) for name in FLOW_LOG_CONFIGURATION)
 
 
 def output_of(*names: str) -> str:
@@ -190,10 +188,10 @@ def test_network_looks_up_available_zones_through_the_callers_provider(engine):
 
 def test_network_outputs_are_the_vpc_its_subnets_and_their_zones(engine):
     run = engine(network_program())
-    subnets = [r for r in run.rendering.by_type("aws:ec2/subnet:Subnet")]
-    vpc_id = subnets[0].inputs["vpcId"]
-    subnet_ids = [r.inputs["subnetId"]
-                  for r in run.rendering.by_type("aws:ec2/routeTableAssociation:RouteTableAssociation")]
+    vpc_id = run.rendering.by_type("aws:ec2/subnet:Subnet")[0].inputs["vpcId"]
+    # In subnet order (lab-public-0-rta, lab-public-1-rta...), whatever order the engine received them in.
+    subnet_ids = [r.inputs["subnetId"] for r in sorted(
+        run.rendering.by_type("aws:ec2/routeTableAssociation:RouteTableAssociation"), key=lambda r: r.name)]
     assert run.component_outputs["urn:pulumi:lab::vpc-flow-logs::vpcflowlogs:index:Network::lab"] == {
         "vpc_id": vpc_id, "subnet_ids": subnet_ids}, run.component_outputs
     assert run.rendering.outputs == {"vpc": vpc_id, "subnets": subnet_ids,
@@ -258,13 +256,14 @@ def delivery_child(type_: str, inputs: dict[str, Any], options: dict[str, Any] =
             "aliases": list(aliases)}
 
 
-def flow_log_plan(target: ResolvedTarget, target_input: str, aliases: tuple[str, ...] = (), **recorded) -> dict[str, Any]:
+def flow_log_plan(target: ResolvedTarget, target_input: str, aliases: tuple[str, ...] = (),
+                  **recorded) -> dict[str, Any]:
     name = f"{DELIVERY}-{target.key}"
     return delivery_child("aws:ec2/flowLog:FlowLog", {
         target_input: target.resource_id, **recorded, "tags": {**TAGS, "Name": name},
         "logDestinationType": "cloud-watch-logs", "logDestination": output_of(f"{DELIVERY}-log-group"),
         "iamRoleArn": output_of(f"{DELIVERY}-role"),
-    }, {**DEFAULT_OPTIONS, "deleteBeforeReplace": True, "replaceOnChanges": REPLACED_ON_CHANGE,
+    }, {**DEFAULT_OPTIONS, "deleteBeforeReplace": True, "replaceOnChanges": sorted(FLOW_LOG_CONFIGURATION_INPUTS),
         "dependsOn": [f"{DELIVERY}-delivery"]}, aliases)
 
 
@@ -404,6 +403,6 @@ REFUSED_TARGETS = {
 
 
 @pytest.mark.parametrize("targets, vpcs_by_tags, message", REFUSED_TARGETS.values(), ids=REFUSED_TARGETS)
-def test_unresolvable_target_kind_is_refused_word_for_word(engine, targets, vpcs_by_tags, message):
+def test_unresolvable_targets_are_refused_word_for_word(engine, targets, vpcs_by_tags, message):
     with pytest.raises(pulumi.RunError, match=f"^{re.escape(message)}$"):
         resolved(targets, engine, vpcs_by_tags)
