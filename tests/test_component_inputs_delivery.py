@@ -29,7 +29,7 @@ from tools.render import ACCOUNT_ID, LabMocks, RecordingMonitor, Rendering, rend
 
 REGION = "ap-northeast-1"
 # The provider a caller hands a component; its children and lookups must use it, not the default one.
-CALLERS_PROVIDER = "eu-provider"
+CALLERS_PROVIDER = "callers-aws"
 DEFAULT_OPTIONS = {"deleteBeforeReplace": False, "replaceOnChanges": [], "protect": False, "retainOnDelete": False,
                    "dependsOn": []}
 LOG_GROUP = "/vpc-flow-logs/lab"
