@@ -19,10 +19,12 @@ from typing import Callable, Iterator
 import pytest
 from moto import mock_aws
 
+from config.settings import settings_from_stack_file
 from flowlogs.fields import DEFAULT_FIELDS
 from flowlogs.records import parse_record
 from tests.moto_server import LOOPBACK
-from tests.test_verify import REGION, Terminal, lab_traffic, line, loopback_only_network  # noqa: F401
+from tests.conftest import stack_file
+from tests.test_verify import REGION, Terminal, lab_stack_file, lab_traffic, line, loopback_only_network  # noqa: F401
 from tools import verify
 from tools.flow_source import SourceError
 from tools.verify import (DROPPED_PORT, HTTP_PORT, SSH_PORT, TIMED_OUT, Host, Observation, ProbeResult, Prober,
@@ -359,3 +361,135 @@ def test_progress_ends_its_line_once_on_a_terminal():
     progress.show("again")
     progress.finish()
     assert stream.getvalue() == "\rwaiting\n\ragain\n"
+
+
+# Likely causes
+
+def test_each_cause_that_applies_is_named_in_order(tmp_path):
+    settings = settings_from_stack_file(lab_stack_file(tmp_path, trafficType="ACCEPT", aggregationInterval=600))
+    db = Host(name="db", network_interface_id="eni-3", private_ip="10.0.0.6")
+    not_seen = [e for e in expectations([WEB, db]) if e.host is WEB or e.port == HTTP_PORT]
+    probes = [ProbeResult("web", DROPPED_PORT, "refused", True), ProbeResult("db", DROPPED_PORT, "refused", True)]
+    causes = verify.likely_causes(not_seen, Observation(events=0, flows={}, gaps={}), settings, probes)
+    assert causes == [
+        "no records at all arrived in the log group: the flow log is not delivering. Its IAM role needs "
+        "logs:CreateLogStream and logs:PutLogEvents on the group (the flow log's DeliverLogsErrorMessage reads "
+        "'Access error' otherwise)",
+        "aggregationInterval is 600 s: records can take 10 minutes or more to appear; run again with a longer "
+        "--timeout, or use aggregationInterval 60",
+        "trafficType is ACCEPT: the flow log never records rejected traffic",
+        "web: the 8080 probe was refused, not dropped: the security group lets 8080 through, so the flow log has "
+        "nothing to reject",
+    ]
+
+
+# A whole run, in process
+
+class CannedProber(Prober):
+    """Reports the given outcomes without sending anything."""
+
+    def __init__(self, results: dict[str, tuple[ProbeResult, ...]]):
+        super().__init__(loopback_only=True)
+        self.results = results
+
+    def probe(self, host: Host) -> tuple[ProbeResult, ...]:
+        return self.results[host.name]
+
+
+GROUP = "/vpc-flow-logs/parts"
+WEB_0 = Host("lab-web-0", "eni-0aaaaaaaaaaaaaaa0", public_ip="203.0.113.10", private_ip="10.0.0.10")
+WEB_1 = Host("lab-web-1", "eni-0bbbbbbbbbbbbbbb1", public_ip="203.0.113.11", private_ip="10.0.1.10")
+
+
+def probes_of(host: Host, http: str = "200, page names {}", http_ok: bool = True) -> tuple[ProbeResult, ...]:
+    return (ProbeResult(host.name, SSH_PORT, "connected", True),
+            ProbeResult(host.name, HTTP_PORT, http.format(host.name), http_ok),
+            ProbeResult(host.name, DROPPED_PORT, "timed out", True))
+
+
+def record_for(host: Host, dstport: int, action: str, packets: int = 2, bytes_: int = 120) -> str:
+    return line(dstport, action, packets, bytes_, dstaddr=host.private_ip, interface_id=host.network_interface_id)
+
+
+@pytest.fixture
+def log_group(aws_env, clock):
+    """The stack's log group in moto; events are put with the times given (milliseconds)."""
+    with mock_aws():
+        logs = verify.logs_client(REGION)
+        logs.create_log_group(logGroupName=GROUP)
+        logs.create_log_stream(logGroupName=GROUP, logStreamName="eni-all")
+
+        def put(messages: list[str], at_ms: int) -> None:
+            logs.put_log_events(logGroupName=GROUP, logStreamName="eni-all",
+                                logEvents=[{"timestamp": at_ms, "message": m} for m in messages])
+        yield put
+
+
+def run_in_process(results: dict[str, tuple[ProbeResult, ...]]) -> tuple[int, str]:
+    settings = settings_from_stack_file(stack_file("lab"))
+    outputs = StackOutputs(region=REGION, log_group_name=GROUP, hosts=(WEB_0, WEB_1))
+    out = io.StringIO()
+    code = verify.verify(settings, outputs, CannedProber(results), 30, 10, out)
+    return code, out.getvalue()
+
+
+def test_a_passing_run_reports_the_traffic_and_each_hosts_records(log_group):
+    now_ms = int(time.time() * 1000)
+    log_group([record_for(host, port, action) for host in (WEB_0, WEB_1)
+               for port, action in ((HTTP_PORT, "ACCEPT"), (DROPPED_PORT, "REJECT"))], now_ms)
+    code, output = run_in_process({"lab-web-0": probes_of(WEB_0), "lab-web-1": probes_of(WEB_1)})
+    assert code == 0, output
+    assert output == f"""\
+Traffic sent:
+  lab-web-0  TCP connect :22              connected
+  lab-web-0  HTTP GET :80                 200, page names lab-web-0
+  lab-web-0  TCP connect :8080 (dropped)  timed out
+  lab-web-1  TCP connect :22              connected
+  lab-web-1  HTTP GET :80                 200, page names lab-web-1
+  lab-web-1  TCP connect :8080 (dropped)  timed out
+Waiting for flow-log records in {GROUP} ({REGION}):
+
+lab-web-0  eni-0aaaaaaaaaaaaaaa0
+  port  protocol  action  packets  bytes
+    80  tcp       ACCEPT        2    120
+  8080  tcp       REJECT        2    120
+
+lab-web-1  eni-0bbbbbbbbbbbbbbb1
+  port  protocol  action  packets  bytes
+    80  tcp       ACCEPT        2    120
+  8080  tcp       REJECT        2    120
+
+Verified: every host's flow-log records show port 80 accepted and port 8080 rejected.
+"""
+
+
+def test_a_failing_run_names_what_never_appeared_what_went_wrong_and_why(log_group):
+    now_ms = int(time.time() * 1000)
+    log_group([record_for(WEB_0, HTTP_PORT, "ACCEPT")], now_ms)
+    # Records from before the run (beyond its minute of lookback) are not this run's.
+    log_group([record_for(host, DROPPED_PORT, "REJECT") for host in (WEB_0, WEB_1)], now_ms - 10 * 60 * 1000)
+    code, output = run_in_process({"lab-web-0": probes_of(WEB_0),
+                                   "lab-web-1": probes_of(WEB_1, "404, page names {}", False)})
+    assert code == 1, output
+    assert output.split("Verified")[0].endswith(f"""\
+  lab-web-1  HTTP GET :80                 404, page names lab-web-1  <- unexpected
+  lab-web-1  TCP connect :8080 (dropped)  timed out
+Waiting for flow-log records in {GROUP} ({REGION}):
+[   0s of 30s] 1 log events; waiting for lab-web-0 8080/REJECT, lab-web-1 80/ACCEPT, lab-web-1 8080/REJECT
+[  10s of 30s] 1 log events; waiting for lab-web-0 8080/REJECT, lab-web-1 80/ACCEPT, lab-web-1 8080/REJECT
+[  20s of 30s] 1 log events; waiting for lab-web-0 8080/REJECT, lab-web-1 80/ACCEPT, lab-web-1 8080/REJECT
+
+lab-web-0  eni-0aaaaaaaaaaaaaaa0
+  port  protocol  action  packets  bytes
+    80  tcp       ACCEPT        2    120
+
+lab-web-1  eni-0bbbbbbbbbbbbbbb1
+  no records for ports 22, 80, 8080
+
+Never appeared: lab-web-0 (eni-0aaaaaaaaaaaaaaa0): a tcp record to port 8080 with action REJECT
+Never appeared: lab-web-1 (eni-0bbbbbbbbbbbbbbb1): a tcp record to port 80 with action ACCEPT
+Never appeared: lab-web-1 (eni-0bbbbbbbbbbbbbbb1): a tcp record to port 8080 with action REJECT
+Unexpected: lab-web-1 HTTP GET :80 was 404, page names lab-web-1: {verify.PROBE_HINTS[HTTP_PORT]}
+Likely cause:
+  - records are published some minutes after their aggregation interval ends; run again with a longer --timeout
+"""), output
