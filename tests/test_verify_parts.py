@@ -24,7 +24,7 @@ from flowlogs.fields import DEFAULT_FIELDS
 from flowlogs.records import parse_record
 from tests.moto_server import LOOPBACK
 from tests.conftest import stack_file
-from tests.test_verify import REGION, Terminal, lab_stack_file, lab_traffic, line, loopback_only_network  # noqa: F401
+from tests.test_verify import REGION, WEB, Terminal, lab_stack_file, lab_traffic, line, loopback_only_network  # noqa: F401
 from tools import verify
 from tools.flow_source import SourceError
 from tools.verify import (DROPPED_PORT, HTTP_PORT, SSH_PORT, TIMED_OUT, Host, Observation, ProbeResult, Prober,
@@ -32,7 +32,6 @@ from tools.verify import (DROPPED_PORT, HTTP_PORT, SSH_PORT, TIMED_OUT, Host, Ob
                           read_outputs, read_s3_messages, render_table, wait_for_records)
 
 LOOPBACK_ENDPOINT = "http://127.0.0.1:4566"
-WEB = Host(name="web", network_interface_id="eni-1", private_ip="10.0.0.5")
 
 
 @pytest.fixture
