@@ -244,14 +244,14 @@ def test_a_host_without_records_says_which_ports_had_none():
 
 def test_rows_are_ordered_by_port_protocol_and_action_unknowns_first():
     flows = {(8080, 6, "REJECT"): Totals(2, 120), (80, 17, "ACCEPT"): Totals(1, 40), (80, 6, "REJECT"): Totals(1, 40),
-             (80, 6, None): Totals(3, 180), (80, 6, "ACCEPT"): Totals(8, 600), (80, None, "ACCEPT"): Totals(1, 60),
-             (80, 0, "ACCEPT"): Totals(1, 50), (22, 6, "ACCEPT"): Totals(4, 300)}
+             (80, 6, None): Totals(3, 180), (80, 6, "ACCEPT"): Totals(8, 600), (80, 1, "ACCEPT"): Totals(1, 50),
+             (80, None, "ACCEPT"): Totals(1, 60), (22, 6, "ACCEPT"): Totals(4, 300)}
     assert render_table(WEB, flows) == """\
 web  eni-1
   port  protocol  action  packets  bytes
     22  tcp       ACCEPT        4    300
     80  -         ACCEPT        1     60
-    80  0         ACCEPT        1     50
+    80  icmp      ACCEPT        1     50
     80  tcp       -             3    180
     80  tcp       ACCEPT        8    600
     80  tcp       REJECT        1     40
