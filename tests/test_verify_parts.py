@@ -1,0 +1,494 @@
+"""`make verify`'s parts one at a time, in process: the AWS clients, reading S3 deliveries, the polling
+loop, the error texts and the report.
+
+AWS is moto's in-process mock (no traffic leaves the process); probes, where a run needs them, are
+canned results, so nothing here sends a packet. The polling loop runs on a fake clock.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+from moto import mock_aws
+
+from config.settings import settings_from_stack_file
+from flowlogs.fields import DEFAULT_FIELDS
+from flowlogs.records import parse_record
+from tests.moto_server import LOOPBACK
+from tests.conftest import stack_file
+from tests.test_verify import REGION, WEB, Terminal, lab_stack_file, lab_traffic, line, loopback_only_network  # noqa: F401
+from tools import verify
+from tools.flow_source import SourceError
+from tools.verify import (DROPPED_PORT, HTTP_PORT, SSH_PORT, TIMED_OUT, Host, Observation, ProbeResult, Prober,
+                          ProgressLine, StackOutputs, Totals, VerifyError, expectations, missing, observe,
+                          read_outputs, read_s3_messages, render_table, wait_for_records)
+
+LOOPBACK_ENDPOINT = "http://127.0.0.1:4566"
+
+
+@pytest.fixture
+def aws_env(monkeypatch):
+    """Credentials for moto and a default region unlike the stack's, so a client that ignores the stack's shows."""
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
+                 "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    # verify reads no IAM: loading AWS's managed policies would only slow each mock down.
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "false")
+    return monkeypatch
+
+
+# The AWS clients
+
+CLIENTS = [(verify.logs_client, "logs"), (verify.s3_client, "s3")]
+
+
+@pytest.mark.parametrize("factory, service", CLIENTS, ids=[service for _, service in CLIENTS])
+def test_a_client_talks_to_the_stacks_region(aws_env, factory, service):
+    client = factory(REGION)
+    assert client.meta.region_name == REGION, f"{service} client region"
+    assert client.meta.endpoint_url.startswith("https://") and REGION in client.meta.endpoint_url, \
+        f"{service} client endpoint {client.meta.endpoint_url}"
+
+
+@pytest.mark.parametrize("factory, service", CLIENTS, ids=[service for _, service in CLIENTS])
+def test_aws_endpoint_url_replaces_aws_whatever_the_sdk_is_told(aws_env, factory, service):
+    """Honoured by verify itself, not left to the SDK (which can be told to ignore such settings)."""
+    aws_env.setenv("AWS_ENDPOINT_URL", LOOPBACK_ENDPOINT)
+    aws_env.setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")
+    client = factory(REGION)
+    assert (client.meta.endpoint_url, client.meta.region_name) == (LOOPBACK_ENDPOINT, REGION), service
+
+
+@pytest.mark.parametrize("factory, service", CLIENTS, ids=[service for _, service in CLIENTS])
+def test_an_empty_aws_endpoint_url_leaves_aws_own_endpoint(aws_env, factory, service):
+    aws_env.setenv("AWS_ENDPOINT_URL", "")
+    client = factory(REGION)
+    assert client.meta.endpoint_url.startswith("https://") and REGION in client.meta.endpoint_url, \
+        f"{service} client endpoint {client.meta.endpoint_url}"
+
+
+# Reading what S3 delivered
+
+BUCKET = "flow-records-parts"
+KEY = (f"AWSLogs/123456789012/vpcflowlogs/{REGION}/2026/11/29/"
+       f"123456789012_vpcflowlogs_{REGION}_fl-0eeeeeeeeeeeeeee0_20261129T0000Z_0a1b2c3d.log.gz")
+
+
+@pytest.fixture
+def s3(aws_env):
+    with mock_aws():
+        client = verify.s3_client(REGION)
+        client.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+        yield client
+
+
+def deliver(s3, lines: list[str], header: bool = True) -> int:
+    """One gzipped text object as S3 writes it; the milliseconds of its LastModified."""
+    text = "\n".join(([" ".join(DEFAULT_FIELDS)] if header else []) + lines) + "\n"
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=gzip.compress(text.encode()))
+    return int(s3.head_object(Bucket=BUCKET, Key=KEY)["LastModified"].timestamp() * 1000)
+
+
+def test_an_object_written_at_the_start_of_the_window_is_read(s3):
+    records = [line(80, "ACCEPT"), line(8080, "REJECT")]
+    modified_ms = deliver(s3, records)
+    assert read_s3_messages(s3, BUCKET, DEFAULT_FIELDS, modified_ms) == records, f"s3://{BUCKET}/{KEY}"
+
+
+def test_an_object_written_before_the_window_is_not_read(s3):
+    modified_ms = deliver(s3, [line(80, "ACCEPT")])
+    assert read_s3_messages(s3, BUCKET, DEFAULT_FIELDS, modified_ms + 1) == [], f"s3://{BUCKET}/{KEY}"
+
+
+def test_an_older_object_is_not_read_even_a_day_before(s3):
+    modified_ms = deliver(s3, [line(80, "ACCEPT")])
+    day_later_ms = modified_ms + 24 * 3600 * 1000
+    assert read_s3_messages(s3, BUCKET, DEFAULT_FIELDS, day_later_ms) == [], f"s3://{BUCKET}/{KEY}"
+
+
+def test_absent_values_come_back_as_a_dash(s3):
+    gap = "2 1 eni-1 - - - - - - - 1 2 - NODATA"
+    modified_ms = deliver(s3, [gap])
+    assert read_s3_messages(s3, BUCKET, DEFAULT_FIELDS, modified_ms) == [gap], f"s3://{BUCKET}/{KEY}"
+
+
+def test_text_without_a_header_is_read_in_the_stacks_format(s3):
+    fields = tuple(reversed(DEFAULT_FIELDS))
+    records = lab_traffic(fields)[:2]
+    modified_ms = deliver(s3, records, header=False)
+    assert read_s3_messages(s3, BUCKET, fields, modified_ms) == records, f"s3://{BUCKET}/{KEY}"
+
+
+def test_a_bad_record_is_reported_at_verifys_scratch_copy_of_the_object(s3):
+    s3.put_object(Bucket=BUCKET, Key=KEY, Body=b"\xff\xfe not text")
+    modified_ms = int(s3.head_object(Bucket=BUCKET, Key=KEY)["LastModified"].timestamp() * 1000)
+    with pytest.raises(SourceError) as raised:
+        read_s3_messages(s3, BUCKET, DEFAULT_FIELDS, modified_ms)
+    scratch = str(Path(tempfile.gettempdir()) / "verify-s3-")
+    assert scratch in str(raised.value) and KEY in str(raised.value), str(raised.value)
+
+
+# How long to wait
+
+def test_a_stack_with_a_log_group_waits_fifteen_minutes():
+    outputs = StackOutputs(region=REGION, log_group_name="/vpc-flow-logs/lab", hosts=(WEB,))
+    assert verify.default_timeout(outputs) == 15 * 60
+
+
+# The polling loop
+
+class FakeClock:
+    """time.monotonic and time.sleep, where sleeping moves the clock by exactly the time asked."""
+
+    def __init__(self, start: float = 1000.0):
+        self.now = start
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        assert seconds >= 0, f"asked to sleep {seconds} s"
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(time, "monotonic", fake.monotonic)
+    monkeypatch.setattr(time, "sleep", fake.sleep)
+    return fake
+
+
+def reads_of(*batches: list[str]):
+    """A log group that holds each batch in turn, then the last for good; its reads are counted."""
+    reads: list[int] = []
+
+    def read() -> list[str]:
+        reads.append(len(reads))
+        assert len(reads) <= 10, "still polling after 10 reads"
+        return list(batches[min(len(reads), len(batches)) - 1])
+    return read, reads
+
+
+def test_polling_stops_at_the_read_that_shows_every_expected_record(clock):
+    read, reads = reads_of([], [line(80, "ACCEPT")], [line(80, "ACCEPT"), line(8080, "REJECT")])
+    out = io.StringIO()
+    observation = wait_for_records(read, DEFAULT_FIELDS, [WEB], 60, 4, ProgressLine(out))
+    assert len(reads) == 3 and clock.sleeps == [4, 4], (reads, clock.sleeps)
+    assert observation.events == 2
+    assert out.getvalue() == ("[   0s of 60s] 0 log events; waiting for web 80/ACCEPT, web 8080/REJECT\n"
+                              "[   4s of 60s] 1 log events; waiting for web 8080/REJECT\n")
+
+
+def test_polling_ends_exactly_at_the_timeout(clock):
+    read, reads = reads_of([line(80, "ACCEPT")])
+    out = io.StringIO()
+    observation = wait_for_records(read, DEFAULT_FIELDS, [WEB], 10, 4, ProgressLine(out))
+    assert clock.sleeps == [4, 4, 2] and len(reads) == 4, (reads, clock.sleeps)
+    assert observation.events == 1
+    assert out.getvalue().splitlines()[-1] == "[   8s of 10s] 1 log events; waiting for web 8080/REJECT"
+
+
+def test_a_first_read_with_everything_returns_without_waiting(clock):
+    read, reads = reads_of([line(80, "ACCEPT"), line(8080, "REJECT")])
+    out = io.StringIO()
+    wait_for_records(read, DEFAULT_FIELDS, [WEB], 60, 4, ProgressLine(out))
+    assert (len(reads), clock.sleeps, out.getvalue()) == (1, [], "")
+
+
+# Error texts
+
+class UnreadablePath(type(Path())):
+    """A path whose reading fails with an error that carries no message, as some OSErrors do."""
+
+    def read_text(self, *args, **kwargs) -> str:
+        raise PermissionError()
+
+
+def test_an_unreadable_outputs_file_without_a_message_is_named_by_the_errors_kind(tmp_path):
+    path = UnreadablePath(tmp_path / "outputs.json")
+    with pytest.raises(VerifyError) as raised:
+        read_outputs("lab", path)
+    assert str(raised.value) == f"cannot read outputs from {path}: PermissionError"
+
+
+def test_a_long_error_is_quoted_to_300_characters(tmp_path):
+    folder = tmp_path
+    while len(str(folder)) < 400:
+        folder = folder / ("d" * 50)
+    folder.mkdir(parents=True)  # a folder where the outputs file should be: reading it fails naming it
+    with pytest.raises(VerifyError) as raised:
+        read_outputs("lab", folder)
+    reason = str(raised.value).removeprefix(f"cannot read outputs from {folder}: ")
+    assert len(reason) == 300 and reason.startswith("[Errno 21] Is a directory: "), reason
+
+
+# The report
+
+def test_a_host_without_records_says_which_ports_had_none():
+    assert render_table(WEB, {}) == "web  eni-1\n  no records for ports 22, 80, 8080"
+
+
+def test_rows_are_ordered_by_port_protocol_and_action_unknowns_first():
+    flows = {(8080, 6, "REJECT"): Totals(2, 120), (80, 17, "ACCEPT"): Totals(1, 40), (80, 6, "REJECT"): Totals(1, 40),
+             (80, 6, None): Totals(3, 180), (80, 6, "ACCEPT"): Totals(8, 600), (80, 1, "ACCEPT"): Totals(1, 50),
+             (80, None, "ACCEPT"): Totals(1, 60), (22, 6, "ACCEPT"): Totals(4, 300)}
+    assert render_table(WEB, flows) == """\
+web  eni-1
+  port  protocol  action  packets  bytes
+    22  tcp       ACCEPT        4    300
+    80  -         ACCEPT        1     60
+    80  icmp      ACCEPT        1     50
+    80  tcp       -             3    180
+    80  tcp       ACCEPT        8    600
+    80  tcp       REJECT        1     40
+    80  udp       ACCEPT        1     40
+  8080  tcp       REJECT        2    120"""
+
+
+# Matching records to hosts
+
+NOWHERE = Host(name="nowhere", network_interface_id="eni-2")  # no privateIp in the outputs
+
+
+def parse_error(text: str) -> str:
+    with pytest.raises(ValueError) as raised:
+        parse_record(text, DEFAULT_FIELDS)
+    return str(raised.value)
+
+
+OBSERVED = [
+    pytest.param([line(80, "ACCEPT", "-", "-"), line(80, "ACCEPT", 2, 100), line(8080, "REJECT", 1, "-")], [WEB],
+                 Observation(events=3, flows={"web": {(80, 6, "ACCEPT"): Totals(2, 100),
+                                                      (8080, 6, "REJECT"): Totals(1, 0)}}, gaps={}),
+                 id="absent-counts-add-nothing"),
+    pytest.param([line(80, "ACCEPT", dstaddr="-"), line(80, "ACCEPT", dstaddr="10.9.9.9", interface_id="eni-2")],
+                 [WEB, NOWHERE],
+                 Observation(events=2, flows={"web": {(80, 6, "ACCEPT"): Totals(1, 40)},
+                                              "nowhere": {(80, 6, "ACCEPT"): Totals(1, 40)}}, gaps={}),
+                 id="inbound-unless-known-otherwise"),
+    pytest.param(["2 1 eni-1 - - - - - - - 1 2 - NODATA", "2 1 eni-1 - - - - - - - 2 3 - NODATA",
+                  "2 1 eni-2 - - - - - - - 1 2 - SKIPDATA"], [WEB, NOWHERE],
+                 Observation(events=3, flows={}, gaps={"web": {"NODATA": 2}, "nowhere": {"SKIPDATA": 1}}),
+                 id="gaps-counted-per-host"),
+    pytest.param(["first bad line", line(80, "ACCEPT"), "second bad", line(8080, "REJECT")], [WEB],
+                 Observation(events=4, flows={"web": {(80, 6, "ACCEPT"): Totals(1, 40),
+                                                      (8080, 6, "REJECT"): Totals(1, 40)}}, gaps={},
+                             unparsed=2, first_parse_error=parse_error("first bad line")),
+                 id="misfits-counted-and-skipped"),
+    pytest.param([], [WEB], Observation(events=0, flows={}, gaps={}), id="nothing"),
+]
+
+
+@pytest.mark.parametrize("messages, hosts, expected", OBSERVED)
+def test_observe_holds_what_the_records_say(messages, hosts, expected):
+    assert observe(messages, DEFAULT_FIELDS, hosts) == expected, messages
+
+
+def test_a_host_without_records_misses_every_expected_record():
+    assert [e.label for e in missing(expectations([WEB]), observe([], DEFAULT_FIELDS, [WEB]))] == [
+        "web 80/ACCEPT", "web 8080/REJECT"]
+
+
+# Probes
+
+def test_a_host_without_a_public_ip_gets_a_not_sent_result_per_port():
+    assert Prober(loopback_only=True).probe(WEB) == tuple(
+        ProbeResult("web", port, "not sent: no publicIp in the outputs", False)
+        for port in (SSH_PORT, HTTP_PORT, DROPPED_PORT))
+
+
+@pytest.fixture
+def silent_port() -> Iterator[int]:
+    """A loopback port whose connects go unanswered, as a dropping security group's do: its accept queue is full."""
+    server = socket.socket()
+    server.bind((LOOPBACK, 0))
+    server.listen(0)
+    port = server.getsockname()[1]
+    filler = socket.create_connection((LOOPBACK, port), timeout=2)
+    yield port
+    filler.close()
+    server.close()
+
+
+def finished_within(seconds: float, call: Callable[[], ProbeResult]) -> ProbeResult:
+    results: list[ProbeResult] = []
+    worker = threading.Thread(target=lambda: results.append(call()), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert results, f"the probe was still waiting after {seconds} s"
+    return results[0]
+
+
+@pytest.mark.parametrize("port, ok", [(SSH_PORT, False), (DROPPED_PORT, True)])
+def test_an_unanswered_probe_gives_up_after_its_timeout(silent_port, port, ok):
+    host = Host("lab-web-0", "eni-0", public_ip=LOOPBACK)
+    prober = Prober(ports={"lab-web-0": {port: silent_port}}, loopback_only=True, timeout_seconds=0.3,
+                    dropped_timeout_seconds=0.3)
+    connect = prober.ssh_connect if port == SSH_PORT else prober.dropped_connect
+    result = finished_within(5, lambda: connect(host))
+    assert (result.outcome, result.ok) == (TIMED_OUT, ok), f"port {port}: {result}"
+
+
+# The progress line
+
+def test_progress_finished_without_updates_writes_nothing_on_a_terminal():
+    stream = Terminal()
+    ProgressLine(stream).finish()
+    assert stream.getvalue() == ""
+
+
+def test_progress_ends_its_line_once_on_a_terminal():
+    stream = Terminal()
+    progress = ProgressLine(stream)
+    progress.show("waiting")
+    progress.finish()
+    progress.finish()
+    progress.show("again")
+    progress.finish()
+    assert stream.getvalue() == "\rwaiting\n\ragain\n"
+
+
+# Likely causes
+
+def test_each_cause_that_applies_is_named_in_order(tmp_path):
+    settings = settings_from_stack_file(lab_stack_file(tmp_path, trafficType="ACCEPT", aggregationInterval=600))
+    db = Host(name="db", network_interface_id="eni-3", private_ip="10.0.0.6")
+    not_seen = [e for e in expectations([WEB, db]) if e.host is WEB or e.port == HTTP_PORT]
+    probes = [ProbeResult("web", DROPPED_PORT, "refused", True), ProbeResult("db", DROPPED_PORT, "refused", True)]
+    causes = verify.likely_causes(not_seen, Observation(events=0, flows={}, gaps={}), settings, probes)
+    assert causes == [
+        "no records at all arrived in the log group: the flow log is not delivering. Its IAM role needs "
+        "logs:CreateLogStream and logs:PutLogEvents on the group (the flow log's DeliverLogsErrorMessage reads "
+        "'Access error' otherwise)",
+        "aggregationInterval is 600 s: records can take 10 minutes or more to appear; run again with a longer "
+        "--timeout, or use aggregationInterval 60",
+        "trafficType is ACCEPT: the flow log never records rejected traffic",
+        "web: the 8080 probe was refused, not dropped: the security group lets 8080 through, so the flow log has "
+        "nothing to reject",
+    ]
+
+
+# A whole run, in process
+
+class CannedProber(Prober):
+    """Reports the given outcomes without sending anything."""
+
+    def __init__(self, results: dict[str, tuple[ProbeResult, ...]]):
+        super().__init__(loopback_only=True)
+        self.results = results
+
+    def probe(self, host: Host) -> tuple[ProbeResult, ...]:
+        return self.results[host.name]
+
+
+GROUP = "/vpc-flow-logs/parts"
+WEB_0 = Host("lab-web-0", "eni-0aaaaaaaaaaaaaaa0", public_ip="203.0.113.10", private_ip="10.0.0.10")
+WEB_1 = Host("lab-web-1", "eni-0bbbbbbbbbbbbbbb1", public_ip="203.0.113.11", private_ip="10.0.1.10")
+
+
+def probes_of(host: Host, http: str = "200, page names {}", http_ok: bool = True) -> tuple[ProbeResult, ...]:
+    return (ProbeResult(host.name, SSH_PORT, "connected", True),
+            ProbeResult(host.name, HTTP_PORT, http.format(host.name), http_ok),
+            ProbeResult(host.name, DROPPED_PORT, "timed out", True))
+
+
+def record_for(host: Host, dstport: int, action: str, packets: int = 2, bytes_: int = 120) -> str:
+    return line(dstport, action, packets, bytes_, dstaddr=host.private_ip, interface_id=host.network_interface_id)
+
+
+@pytest.fixture
+def log_group(aws_env, clock):
+    """The stack's log group in moto; events are put with the times given (milliseconds)."""
+    with mock_aws():
+        logs = verify.logs_client(REGION)
+        logs.create_log_group(logGroupName=GROUP)
+        logs.create_log_stream(logGroupName=GROUP, logStreamName="eni-all")
+
+        def put(messages: list[str], at_ms: int) -> None:
+            logs.put_log_events(logGroupName=GROUP, logStreamName="eni-all",
+                                logEvents=[{"timestamp": at_ms, "message": m} for m in messages])
+        yield put
+
+
+def run_in_process(results: dict[str, tuple[ProbeResult, ...]]) -> tuple[int, str]:
+    settings = settings_from_stack_file(stack_file("lab"))
+    outputs = StackOutputs(region=REGION, log_group_name=GROUP, hosts=(WEB_0, WEB_1))
+    out = io.StringIO()
+    code = verify.verify(settings, outputs, CannedProber(results), 30, 10, out)
+    return code, out.getvalue()
+
+
+def test_a_passing_run_reports_the_traffic_and_each_hosts_records(log_group):
+    now_ms = int(time.time() * 1000)
+    log_group([record_for(host, port, action) for host in (WEB_0, WEB_1)
+               for port, action in ((HTTP_PORT, "ACCEPT"), (DROPPED_PORT, "REJECT"))], now_ms)
+    code, output = run_in_process({"lab-web-0": probes_of(WEB_0), "lab-web-1": probes_of(WEB_1)})
+    assert code == 0, output
+    assert output == f"""\
+Traffic sent:
+  lab-web-0  TCP connect :22              connected
+  lab-web-0  HTTP GET :80                 200, page names lab-web-0
+  lab-web-0  TCP connect :8080 (dropped)  timed out
+  lab-web-1  TCP connect :22              connected
+  lab-web-1  HTTP GET :80                 200, page names lab-web-1
+  lab-web-1  TCP connect :8080 (dropped)  timed out
+Waiting for flow-log records in {GROUP} ({REGION}):
+
+lab-web-0  eni-0aaaaaaaaaaaaaaa0
+  port  protocol  action  packets  bytes
+    80  tcp       ACCEPT        2    120
+  8080  tcp       REJECT        2    120
+
+lab-web-1  eni-0bbbbbbbbbbbbbbb1
+  port  protocol  action  packets  bytes
+    80  tcp       ACCEPT        2    120
+  8080  tcp       REJECT        2    120
+
+Verified: every host's flow-log records show port 80 accepted and port 8080 rejected.
+"""
+
+
+def test_a_failing_run_names_what_never_appeared_what_went_wrong_and_why(log_group):
+    now_ms = int(time.time() * 1000)
+    log_group([record_for(WEB_0, HTTP_PORT, "ACCEPT")], now_ms)
+    # Records from before the run (beyond its minute of lookback) are not this run's.
+    log_group([record_for(host, DROPPED_PORT, "REJECT") for host in (WEB_0, WEB_1)], now_ms - 10 * 60 * 1000)
+    code, output = run_in_process({"lab-web-0": probes_of(WEB_0),
+                                   "lab-web-1": probes_of(WEB_1, "404, page names {}", False)})
+    assert code == 1, output
+    assert output.split("Verified")[0].endswith(f"""\
+  lab-web-1  HTTP GET :80                 404, page names lab-web-1  <- unexpected
+  lab-web-1  TCP connect :8080 (dropped)  timed out
+Waiting for flow-log records in {GROUP} ({REGION}):
+[   0s of 30s] 1 log events; waiting for lab-web-0 8080/REJECT, lab-web-1 80/ACCEPT, lab-web-1 8080/REJECT
+[  10s of 30s] 1 log events; waiting for lab-web-0 8080/REJECT, lab-web-1 80/ACCEPT, lab-web-1 8080/REJECT
+[  20s of 30s] 1 log events; waiting for lab-web-0 8080/REJECT, lab-web-1 80/ACCEPT, lab-web-1 8080/REJECT
+
+lab-web-0  eni-0aaaaaaaaaaaaaaa0
+  port  protocol  action  packets  bytes
+    80  tcp       ACCEPT        2    120
+
+lab-web-1  eni-0bbbbbbbbbbbbbbb1
+  no records for ports 22, 80, 8080
+
+Never appeared: lab-web-0 (eni-0aaaaaaaaaaaaaaa0): a tcp record to port 8080 with action REJECT
+Never appeared: lab-web-1 (eni-0bbbbbbbbbbbbbbb1): a tcp record to port 80 with action ACCEPT
+Never appeared: lab-web-1 (eni-0bbbbbbbbbbbbbbb1): a tcp record to port 8080 with action REJECT
+Unexpected: lab-web-1 HTTP GET :80 was 404, page names lab-web-1: {verify.PROBE_HINTS[HTTP_PORT]}
+Likely cause:
+  - records are published some minutes after their aggregation interval ends; run again with a longer --timeout
+"""), output
