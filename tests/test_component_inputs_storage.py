@@ -228,3 +228,175 @@ def test_s3_destination_registers_its_outputs(monkeypatch):
         "central-logs", "arn:aws:s3:::central-logs", "network/AWSLogs/"), registered
     assert sorted(registered["flow_log_ids"]) == sorted(flow_log_ids), registered
     assert all(value.startswith("fl-") for value in registered["flow_log_ids"].values()), registered
+
+
+# Athena
+
+ATHENA_COMPONENT = "vpcflowlogs:index:FlowLogAthena"
+ATHENA_TAGS = {"Project": "vpc-flow-logs", "Environment": "lab"}
+PARQUET = "org.apache.hadoop.hive.ql.io.parquet"
+
+
+def athena_args(**overrides: Any) -> FlowLogAthenaArgs:
+    args = dict(bucket_name="flow-log-records", key_prefix="vpc/AWSLogs/", log_fields=DEFAULT_FIELDS,
+                hive_compatible_partitions=False, per_hour_partition=False, region=REGION, account_id=ACCOUNT_ID,
+                vpc_cidr="10.0.0.0/16", results_retention_days=9, bytes_scanned_cutoff=MIN_BYTES_SCANNED_CUTOFF,
+                tags=ATHENA_TAGS)
+    return FlowLogAthenaArgs(**{**args, **overrides})
+
+
+def athena(name: str = "lab-s3-athena", **overrides: Any) -> Rendering:
+    def build():
+        component = FlowLogAthena(name, athena_args(**overrides))
+        pulumi.export("names", [component.database_name, component.table_name, component.workgroup_name,
+                                component.results_bucket])
+    return rendered(build)
+
+
+DAY_RANGES = {"projection.year.type": "integer", "projection.year.range": "2024,2099", "projection.year.digits": "4",
+              "projection.month.type": "integer", "projection.month.range": "1,12", "projection.month.digits": "2",
+              "projection.day.type": "integer", "projection.day.range": "1,31", "projection.day.digits": "2"}
+HOUR_RANGE = {"projection.hour.type": "integer", "projection.hour.range": "0,23", "projection.hour.digits": "2"}
+SERVICE = {"projection.aws_service.type": "enum", "projection.aws_service.values": "vpcflowlogs"}
+
+
+@pytest.mark.parametrize("hive, per_hour, template, extra", [
+    (False, False, "s3://records/AWSLogs/${aws_account_id}/vpcflowlogs/${aws_region}/${year}/${month}/${day}", {}),
+    (False, True, "s3://records/AWSLogs/${aws_account_id}/vpcflowlogs/${aws_region}/${year}/${month}/${day}/${hour}",
+     HOUR_RANGE),
+    (True, False, "s3://records/AWSLogs/aws-account-id=${aws_account_id}/aws-service=${aws_service}/"
+                  "aws-region=${aws_region}/year=${year}/month=${month}/day=${day}", SERVICE),
+    (True, True, "s3://records/AWSLogs/aws-account-id=${aws_account_id}/aws-service=${aws_service}/"
+                 "aws-region=${aws_region}/year=${year}/month=${month}/day=${day}/hour=${hour}",
+     {**SERVICE, **HOUR_RANGE}),
+], ids=["plain-per-day", "plain-per-hour", "hive-per-day", "hive-per-hour"])
+def test_projection_parameters_are_complete(hive, per_hour, template, extra):
+    assert location_template("records", "AWSLogs/", hive, per_hour) == template
+    assert projection(ACCOUNT_ID, "eu-west-1", "records", "AWSLogs/", hive, per_hour) == {
+        "EXTERNAL": "TRUE", "classification": "parquet", "projection.enabled": "true",
+        "projection.aws_account_id.type": "enum", "projection.aws_account_id.values": ACCOUNT_ID,
+        "projection.aws_region.type": "enum", "projection.aws_region.values": "eu-west-1",
+        "storage.location.template": template, **DAY_RANGES, **extra}
+
+
+@pytest.mark.parametrize("name, expected", [("lab-s3-athena_flow_logs", "lab_s3_athena_flow_logs"),
+                                            ("Prod.Net/Logs_2", "prod_net_logs_2"), ("x" * 300, "x" * 255)])
+def test_glue_names_are_lower_case_words_of_at_most_255(name, expected):
+    assert glue_name(name) == expected
+
+
+def test_a_field_aws_gives_no_parquet_type_is_a_string_column():
+    assert glue_columns(("version", "resource-id", "packets")) == [
+        ("version", "int"), ("resource_id", "string"), ("packets", "bigint")]
+
+
+def test_glue_database_and_table_inputs_are_complete():
+    rendering = athena(log_fields=("version", "srcport", "packets"), hive_compatible_partitions=True)
+    database = rendering.one("aws:glue/catalogDatabase:CatalogDatabase")
+    assert dict(database.inputs) == {"name": "lab_s3_athena_flow_logs", "tags": ATHENA_TAGS}, database.urn
+    table = rendering.one("aws:glue/catalogTable:CatalogTable")
+    assert dict(table.inputs) == {
+        "databaseName": "lab_s3_athena_flow_logs", "name": "flow_logs", "tableType": "EXTERNAL_TABLE",
+        "parameters": projection(ACCOUNT_ID, REGION, "flow-log-records", "vpc/AWSLogs/", True, False),
+        "partitionKeys": [{"name": key, "type": "string"} for key in
+                          ("aws_account_id", "aws_service", "aws_region", "year", "month", "day")],
+        "storageDescriptor": {
+            "location": "s3://flow-log-records/vpc/AWSLogs/",
+            "inputFormat": f"{PARQUET}.MapredParquetInputFormat",
+            "outputFormat": f"{PARQUET}.MapredParquetOutputFormat",
+            "serDeInfo": {"serializationLibrary": f"{PARQUET}.serde.ParquetHiveSerDe",
+                          "parameters": {"serialization.format": "1"}},
+            "columns": [{"name": "version", "type": "int"}, {"name": "srcport", "type": "int"},
+                        {"name": "packets", "type": "bigint"}]},
+    }, table.urn
+    assert table.dependencies["databaseName"] == [database.urn], table.urn
+
+
+def test_table_projects_the_account_and_bucket_it_is_given_late():
+    def build():
+        account = pulumi.Output.from_input("210987654321")
+        FlowLogAthena("lab-s3-athena", athena_args(account_id=account, bucket_name=pulumi.Output.from_input("late"),
+                                                   per_hour_partition=True))
+    table = rendered(build).one("aws:glue/catalogTable:CatalogTable")
+    assert table.inputs["parameters"] == projection("210987654321", REGION, "late", "vpc/AWSLogs/", False, True), \
+        table.urn
+    assert table.inputs["storageDescriptor"]["location"] == "s3://late/vpc/AWSLogs/", table.urn
+
+
+def test_query_results_bucket_is_private_encrypted_and_expiring():
+    rendering = athena()
+    results = named(rendering, "lab-s3-athena-query-results")
+    assert dict(results.inputs) == {"tags": {**ATHENA_TAGS, "Name": "lab-s3-athena-query-results"},
+                                    "forceDestroy": True}, results.urn
+    bucket = rendering.outputs["names"][3]
+    expected = {
+        "lab-s3-athena-query-results-public-access": {"bucket": bucket, "blockPublicAcls": True,
+                                                      "blockPublicPolicy": True, "ignorePublicAcls": True,
+                                                      "restrictPublicBuckets": True},
+        "lab-s3-athena-query-results-encryption": {"bucket": bucket, "rules": [
+            {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]},
+        "lab-s3-athena-query-results-expiry": {"bucket": bucket, "rules": [
+            {"id": "expire-query-results", "status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": 9}}]},
+    }
+    for name, inputs in expected.items():
+        registration = named(rendering, name)
+        assert dict(registration.inputs) == inputs, registration.urn
+        assert registration.dependencies["bucket"] == [results.urn], registration.urn
+
+
+def test_workgroup_inputs_are_complete():
+    rendering = athena(bytes_scanned_cutoff=25_000_000)
+    workgroup = rendering.one("aws:athena/workgroup:Workgroup")
+    bucket = rendering.outputs["names"][3]
+    assert dict(workgroup.inputs) == {
+        "name": "lab-s3-athena-flow-logs", "forceDestroy": True,
+        "tags": {**ATHENA_TAGS, "Name": "lab-s3-athena-flow-logs"},
+        "configuration": {"enforceWorkgroupConfiguration": True, "publishCloudwatchMetricsEnabled": True,
+                          "bytesScannedCutoffPerQuery": 25_000_000,
+                          "resultConfiguration": {"outputLocation": f"s3://{bucket}/",
+                                                  "encryptionConfiguration": {"encryptionOption": "SSE_S3"}}},
+    }, workgroup.urn
+    assert workgroup.dependencies["configuration"] == [named(rendering, "lab-s3-athena-query-results").urn]
+
+
+def test_saved_queries_inputs_are_complete():
+    rendering = athena(vpc_cidr="172.16.0.0/12")
+    queries, _ = build_queries(DEFAULT_FIELDS, "172.16.0.0/12")
+    database = rendering.one("aws:glue/catalogDatabase:CatalogDatabase")
+    workgroup = rendering.one("aws:athena/workgroup:Workgroup")
+    for query in queries:
+        saved = named(rendering, f"lab-s3-athena-{query.name}-query")
+        assert dict(saved.inputs) == {"name": f"lab-s3-athena/{query.title}", "description": query.title,
+                                      "query": query.trino, "database": "lab_s3_athena_flow_logs",
+                                      "workgroup": "lab-s3-athena-flow-logs"}, saved.urn
+        assert saved.dependencies == {"database": [database.urn], "workgroup": [workgroup.urn]}, saved.urn
+    assert len(rendering.by_type("aws:athena/namedQuery:NamedQuery")) == len(queries)
+    assert_children_of(rendering, ATHENA_COMPONENT)
+
+
+def test_athena_outputs_name_what_it_created(monkeypatch):
+    seen = registered_outputs(monkeypatch)
+
+    def build():
+        component = FlowLogAthena("lab-s3-athena", athena_args())
+        pulumi.export("names", [component.database_name, component.table_name, component.workgroup_name,
+                                component.results_bucket])
+        pulumi.export("registered", seen["lab-s3-athena"])
+    outputs = rendered(build).outputs
+    database, table, workgroup, bucket = outputs["names"]
+    assert (database, table, workgroup) == ("lab_s3_athena_flow_logs", "flow_logs", "lab-s3-athena-flow-logs")
+    assert bucket.startswith("lab-s3-athena-query-results-"), bucket
+    assert outputs["registered"] == {"database_name": database, "table_name": table, "workgroup_name": workgroup,
+                                     "results_bucket": bucket}
+
+
+def test_the_smallest_cutoff_athena_accepts_is_accepted():
+    workgroup = athena(bytes_scanned_cutoff=MIN_BYTES_SCANNED_CUTOFF).one("aws:athena/workgroup:Workgroup")
+    assert workgroup.inputs["configuration"]["bytesScannedCutoffPerQuery"] == 10_000_000, workgroup.urn
+
+
+def test_a_cutoff_below_athenas_minimum_names_component_value_and_minimum():
+    with pytest.raises(pulumi.RunError) as error:
+        athena(bytes_scanned_cutoff=9_999_999)
+    assert str(error.value) == ("lab-s3-athena: bytes scanned cutoff 9999999 is below the 10000000 bytes "
+                                "Athena accepts")
