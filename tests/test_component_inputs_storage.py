@@ -20,6 +20,7 @@ from components.web_servers import EC2_TRUST_POLICY, WebServers, WebServersArgs,
 from config.settings import SECRET_PLACEHOLDER, Destination, ObjectLock
 from flowlogs.dashboard import dashboard_body
 from flowlogs.fields import DEFAULT_FIELDS
+from flowlogs.patterns import MissingFieldError, UnexpressibleCidrError, metric_filters
 from flowlogs.queries import build_queries
 from tests.conftest import lab_config
 from tests.test_components import TAGS, VPC_TARGET, flow_log_options
@@ -400,3 +401,217 @@ def test_a_cutoff_below_athenas_minimum_names_component_value_and_minimum():
         athena(bytes_scanned_cutoff=9_999_999)
     assert str(error.value) == ("lab-s3-athena: bytes scanned cutoff 9999999 is below the 10000000 bytes "
                                 "Athena accepts")
+
+
+# Monitoring
+
+MONITORING_COMPONENT = "vpcflowlogs:index:Monitoring"
+GROUP = "/vpc-flow-logs/lab"
+TOPIC = "aws:sns/topic:Topic"
+SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+
+
+def monitoring_args(log_group_name: Any = GROUP, encrypt_topic: bool = False, **settings: Any) -> MonitoringArgs:
+    return MonitoringArgs(log_group_name=log_group_name, log_fields=DEFAULT_FIELDS, vpc_cidr="10.0.0.0/16",
+                          region=REGION, settings=lab_monitoring_settings(**settings), tags=TAGS,
+                          encrypt_topic=encrypt_topic)
+
+
+def monitoring(name: str = "lab-monitoring", config: dict[str, str] | None = None, **overrides: Any) -> Rendering:
+    def build():
+        component = Monitoring(name, monitoring_args(**overrides))
+        pulumi.export("dashboardName", component.dashboard_name)
+        pulumi.export("topicArn", component.topic_arn)
+    return rendered(build, config)
+
+
+def subscription_options(**settings: Any) -> dict[str, pulumi.ResourceOptions]:
+    """The options each e-mail subscription is registered with, as a stack transformation sees them."""
+    seen: dict[str, pulumi.ResourceOptions] = {}
+
+    def remember(args: pulumi.ResourceTransformationArgs):
+        if args.type_ == SUBSCRIPTION:
+            seen[args.name] = args.opts
+        return None
+
+    def build():
+        pulumi.runtime.register_stack_transformation(remember)
+        Monitoring("lab-monitoring", monitoring_args(**settings))
+    rendered(build)
+    return seen
+
+
+def test_metric_filters_inputs_are_complete():
+    rendering = monitoring()
+    plan = monitoring_plan(DEFAULT_FIELDS, "10.0.0.0/16")
+    for metric_filter in plan.filters:
+        registration = named(rendering, f"lab-monitoring-{metric_filter.key}-filter")
+        transformation = {"name": metric_filter.metric_name, "namespace": "VpcFlowLogs/lab-monitoring",
+                          "value": metric_filter.value, "unit": metric_filter.unit}
+        if metric_filter.default_value is not None:
+            transformation["defaultValue"] = metric_filter.default_value
+        if metric_filter.dimensions:
+            transformation["dimensions"] = dict(metric_filter.dimensions)
+        assert dict(registration.inputs) == {"logGroupName": GROUP, "pattern": metric_filter.pattern,
+                                             "metricTransformation": transformation}, registration.urn
+    assert len(rendering.by_type("aws:cloudwatch/logMetricFilter:LogMetricFilter")) == len(plan.filters)
+
+
+ALARMS = {
+    "rejected-flows": ("RejectedFlows", 100,
+                       "Security groups or network ACLs rejected many flows: a port scan, or a client that cannot "
+                       "connect. Run the saved query 'Rejected traffic by port' to see the ports; open a port only "
+                       "if the traffic is expected."),
+    "rejected-packets": ("RejectedPackets", 1000,
+                         "Many rejected packets: a flood, or a client retrying against a closed port. Run "
+                         "'Rejected traffic by port' and 'Top talkers by bytes'; block persistent sources with a "
+                         "network ACL."),
+    "external-ssh": ("ExternalSshAccepted", 1,
+                     "SSH (tcp/22) from outside the VPC was accepted. Run 'SSH sources outside the VPC'; if a "
+                     "source is not yours, narrow sshAllowedCidrs and check the hosts' auth logs."),
+}
+
+
+def test_alarm_inputs_are_complete():
+    rendering = monitoring()
+    topic = rendering.one(TOPIC)
+    topic_arn = rendering.outputs["topicArn"]
+    for key, (metric, threshold, description) in ALARMS.items():
+        alarm = named(rendering, f"lab-monitoring-{key}-alarm")
+        assert dict(alarm.inputs) == {
+            "namespace": "VpcFlowLogs/lab-monitoring", "metricName": metric, "statistic": "Sum",
+            "comparisonOperator": "GreaterThanOrEqualToThreshold", "threshold": threshold, "period": 300,
+            "evaluationPeriods": 1, "treatMissingData": "notBreaching", "alarmDescription": description,
+            "alarmActions": [topic_arn], "okActions": [topic_arn], "tags": {**TAGS, "Name": f"lab-monitoring-{key}"},
+        }, alarm.urn
+        assert alarm.dependencies == {"alarmActions": [topic.urn], "okActions": [topic.urn]}, alarm.urn
+    assert len(rendering.by_type("aws:cloudwatch/metricAlarm:MetricAlarm")) == len(ALARMS)
+
+
+def test_unencrypted_topic_inputs_are_complete():
+    rendering = monitoring()
+    topic = rendering.one(TOPIC)
+    assert dict(topic.inputs) == {"displayName": "VPC flow-log alarms (lab-monitoring)",
+                                  "tags": {**TAGS, "Name": "lab-monitoring-alerts"}}, topic.urn
+    assert not rendering.by_type("aws:kms/key:Key")
+    assert rendering.invokes == []
+
+
+def test_topic_key_policy_lets_the_account_administer_and_cloudwatch_publish():
+    assert json.loads(topic_key_policy("aws-cn", "210987654321")) == {"Version": "2012-10-17", "Statement": [
+        {"Sid": "AccountAdministersKey", "Effect": "Allow", "Principal": {"AWS": "arn:aws-cn:iam::210987654321:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Sid": "CloudWatchAlarmsPublish", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+         "Action": ["kms:Decrypt", "kms:GenerateDataKey*"], "Resource": "*",
+         "Condition": {"StringEquals": {"aws:SourceAccount": "210987654321"}}},
+    ]}
+
+
+def test_an_encrypted_topic_uses_a_rotating_key_of_its_own():
+    config = {**lab_config(), "aws:region": "cn-north-1"}
+    rendering = monitoring(config=config, encrypt_topic=True)
+    key = rendering.one("aws:kms/key:Key")
+    assert dict(key.inputs) == {
+        "description": "Encrypts the VPC flow-log alarm topic of lab-monitoring", "enableKeyRotation": True,
+        "deletionWindowInDays": 30, "policy": topic_key_policy("aws-cn", ACCOUNT_ID),
+        "tags": {**TAGS, "Name": "lab-monitoring-alerts-key"}}, key.urn
+    assert key.parent == rendering.one(MONITORING_COMPONENT).urn, key.urn
+    topic = rendering.one(TOPIC)
+    assert topic.inputs["kmsMasterKeyId"].startswith("arn:aws-cn:kms:cn-north-1:"), topic.urn
+    assert topic.dependencies["kmsMasterKeyId"] == [key.urn], topic.urn
+
+
+def test_subscriptions_are_named_by_a_digest_of_the_address():
+    digest = hashlib.sha256(b"ops@example.com").hexdigest()[:16]
+    assert subscription_name("lab-monitoring", " Ops@Example.COM ") == f"lab-monitoring-alert-{digest}"
+
+
+def test_each_distinct_address_is_subscribed_once_by_email():
+    rendering = monitoring(alert_emails=("ops@example.com", "ops@example.com", "sec@example.com"))
+    topic = rendering.one(TOPIC)
+    for email in ("ops@example.com", "sec@example.com"):
+        subscription = named(rendering, subscription_name("lab-monitoring", email))
+        assert dict(subscription.inputs) == {"topic": rendering.outputs["topicArn"], "protocol": "email",
+                                             "endpoint": email}, subscription.urn
+        assert subscription.dependencies == {"topic": [topic.urn]}, subscription.urn
+        assert subscription.parent == rendering.one(MONITORING_COMPONENT).urn, subscription.urn
+    assert len(rendering.by_type(SUBSCRIPTION)) == 2
+
+
+def test_subscriptions_keep_the_address_named_ones_as_aliases():
+    options = subscription_options(alert_emails=("ops@example.com",))
+    (subscription,) = options.values()
+    assert [alias.name for alias in subscription.aliases] == ["lab-monitoring-alert-ops@example.com"], options
+
+
+def test_a_secret_address_stays_secret_and_out_of_every_name():
+    rendering = monitoring(alert_emails=("ops@example.com",), alert_emails_secret=True)
+    subscription = rendering.one(SUBSCRIPTION)
+    assert subscription.inputs["endpoint"] == SECRET_PLACEHOLDER, subscription.urn
+    assert subscription.parent == rendering.one(MONITORING_COMPONENT).urn, subscription.urn
+    options = subscription_options(alert_emails=("ops@example.com",), alert_emails_secret=True)
+    assert all(not o.aliases for o in options.values()), options
+
+
+def test_dashboard_inputs_are_complete():
+    rendering = monitoring(name="lab.monitoring/eu")
+    plan = monitoring_plan(DEFAULT_FIELDS, "10.0.0.0/16")
+    settings = lab_monitoring_settings()
+    dashboard = rendering.one("aws:cloudwatch/dashboard:Dashboard")
+    alarms = {"rejected-flows": settings.rejected_flows, "rejected-packets": settings.rejected_packets,
+              "external-ssh": settings.external_ssh}
+    assert dict(dashboard.inputs) == {
+        "dashboardName": "lab-monitoring-eu",
+        "dashboardBody": dashboard_body(namespace="VpcFlowLogs/lab.monitoring/eu", region=REGION, log_group_name=GROUP,
+                                        filters=plan.filters, queries=plan.queries, alarms=alarms),
+    }, dashboard.urn
+    assert rendering.outputs["dashboardName"] == "lab-monitoring-eu"
+
+
+def test_dashboard_names_are_cut_to_255():
+    assert valid_dashboard_name("a" * 300) == "a" * 255
+    assert valid_dashboard_name("Lab_9-x y") == "Lab_9-x-y"
+
+
+def test_query_definitions_inputs_are_complete():
+    rendering = monitoring()
+    plan = monitoring_plan(DEFAULT_FIELDS, "10.0.0.0/16")
+    for query in plan.queries:
+        registration = named(rendering, f"lab-monitoring-{query.key}-query")
+        assert dict(registration.inputs) == {"name": f"lab-monitoring/{query.title}", "logGroupNames": [GROUP],
+                                             "queryString": query.query}, registration.urn
+    assert len(rendering.by_type("aws:cloudwatch/queryDefinition:QueryDefinition")) == len(plan.queries)
+    assert_children_of(rendering, MONITORING_COMPONENT)
+
+
+def test_monitoring_registers_its_outputs(monkeypatch):
+    seen = registered_outputs(monkeypatch)
+
+    def build():
+        component = Monitoring("lab-monitoring", monitoring_args())
+        pulumi.export("registered", seen["lab-monitoring"])
+        pulumi.export("topicArn", component.topic_arn)
+    outputs = rendered(build).outputs
+    assert outputs["registered"] == {"dashboard_name": "lab-monitoring", "topic_arn": outputs["topicArn"]}
+    assert outputs["topicArn"].startswith(f"arn:aws:sns:{REGION}:{ACCOUNT_ID}:lab-monitoring-alerts"), outputs
+
+
+def test_a_format_monitoring_cannot_use_names_the_key_and_the_way_out():
+    fields = tuple(f for f in DEFAULT_FIELDS if f != "packets")
+    with pytest.raises(MissingFieldError) as cause:
+        metric_filters(fields, "10.0.0.0/16")
+    with pytest.raises(pulumi.RunError) as error:
+        monitoring_plan(fields, "10.0.0.0/16")
+    assert str(error.value) == (f"config vpc-flow-logs:logFormat cannot be monitored: {cause.value}. Add the "
+                                "field(s) to logFormat, or set vpc-flow-logs:monitoring to false")
+    assert error.value.__suppress_context__ and error.value.__cause__ is None
+
+
+def test_a_vpc_block_monitoring_cannot_express_names_the_key_and_the_way_out():
+    with pytest.raises(UnexpressibleCidrError) as cause:
+        metric_filters(DEFAULT_FIELDS, "10.0.0.0/18")
+    with pytest.raises(pulumi.RunError) as error:
+        monitoring_plan(DEFAULT_FIELDS, "10.0.0.0/18")
+    assert str(error.value) == (f"config vpc-flow-logs:vpcCidr = 10.0.0.0/18 cannot be monitored: {cause.value}; "
+                                "or set vpc-flow-logs:monitoring to false")
+    assert error.value.__suppress_context__ and error.value.__cause__ is None
