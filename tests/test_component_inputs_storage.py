@@ -615,3 +615,152 @@ def test_a_vpc_block_monitoring_cannot_express_names_the_key_and_the_way_out():
     assert str(error.value) == (f"config vpc-flow-logs:vpcCidr = 10.0.0.0/18 cannot be monitored: {cause.value}; "
                                 "or set vpc-flow-logs:monitoring to false")
     assert error.value.__suppress_context__ and error.value.__cause__ is None
+
+
+# Web servers
+
+WEB_COMPONENT = "vpcflowlogs:index:WebServers"
+INSTANCE = "aws:ec2/instance:Instance"
+
+
+class AmiPerParameterMocks(LabMocks):
+    """Answers each SSM parameter with an AMI that names it, so the instance shows which parameter was read."""
+
+    def call(self, args):
+        if args.token == "aws:ssm/getParameter:getParameter":
+            name = args.args["name"]
+            return {"name": name, "type": "String", "value": f"ami-of:{name}", "id": name}
+        return super().call(args)
+
+
+def web_args(**overrides: Any) -> WebServersArgs:
+    args = dict(vpc_id="vpc-0123", subnet_ids=["subnet-a", "subnet-b"], ssh_allowed_cidrs=["203.0.113.0/24"],
+                http_allowed_cidrs=["0.0.0.0/0", "::/0"], instance_type="t3.micro", tags=TAGS)
+    return WebServersArgs(**{**args, **overrides})
+
+
+def web(config: dict[str, str] | None = None, mocks: Any = None, **overrides: Any) -> Rendering:
+    return rendered(lambda: WebServers("lab-web", web_args(**overrides)), config, mocks)
+
+
+def test_security_group_and_its_rules_are_complete():
+    rendering = web()
+    group = rendering.one("aws:ec2/securityGroup:SecurityGroup")
+    assert dict(group.inputs) == {"vpcId": "vpc-0123", "description": "Lab web hosts: SSH and HTTP in, anything out",
+                                  "tags": {**TAGS, "Name": "lab-web-sg"}}, group.urn
+    rules = {
+        "lab-web-ssh-in-0": {"ipProtocol": "tcp", "fromPort": 22, "toPort": 22, "cidrIpv4": "203.0.113.0/24",
+                             "description": "SSH (22) from 203.0.113.0/24"},
+        "lab-web-http-in-0": {"ipProtocol": "tcp", "fromPort": 80, "toPort": 80, "cidrIpv4": "0.0.0.0/0",
+                              "description": "HTTP (80) from 0.0.0.0/0"},
+        "lab-web-http-in-1": {"ipProtocol": "tcp", "fromPort": 80, "toPort": 80, "cidrIpv6": "::/0",
+                              "description": "HTTP (80) from ::/0"},
+        "lab-web-all-out": {"ipProtocol": "-1", "cidrIpv4": "0.0.0.0/0",
+                            "description": "All outbound, for package installs and replies"},
+    }
+    for name, inputs in rules.items():
+        rule = named(rendering, name)
+        group_id = rule.inputs.get("securityGroupId")
+        assert dict(rule.inputs) == {**inputs, "securityGroupId": group_id, "tags": {**TAGS, "Name": name}}, rule.urn
+        assert group_id.startswith("sg-") and rule.dependencies == {"securityGroupId": [group.urn]}, rule.urn
+    rule_types = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+                  "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    assert len([r for r in rendering.registrations if r.type in rule_types]) == len(rules)
+    assert_children_of(rendering, WEB_COMPONENT)
+
+
+def test_hosts_get_an_ssm_role_and_profile_instead_of_open_shells():
+    config = {**lab_config(), "aws:region": "cn-north-1"}
+    rendering = web(config)
+    role = rendering.one("aws:iam/role:Role")
+    assert dict(role.inputs) == {"assumeRolePolicy": EC2_TRUST_POLICY,
+                                 "description": "Lab web hosts: SSM Session Manager instead of SSH",
+                                 "tags": {**TAGS, "Name": "lab-web-ssm-role"}}, role.urn
+    assert json.loads(EC2_TRUST_POLICY)["Statement"] == [
+        {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]
+    attachment = rendering.one("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    role_name = attachment.inputs["role"]
+    assert role_name.startswith("lab-web-ssm-role-"), attachment.urn
+    assert dict(attachment.inputs) == {"role": role_name,
+                                       "policyArn": "arn:aws-cn:iam::aws:policy/AmazonSSMManagedInstanceCore"}
+    assert attachment.dependencies == {"role": [role.urn]}, attachment.urn
+    profile = rendering.one("aws:iam/instanceProfile:InstanceProfile")
+    assert dict(profile.inputs) == {"role": role_name, "tags": {**TAGS, "Name": "lab-web-profile"}}
+    assert profile.dependencies == {"role": [role.urn]}, profile.urn
+    for registration in (role, attachment, profile):
+        assert registration.parent == rendering.one(WEB_COMPONENT).urn, registration.urn
+
+
+def test_instance_inputs_are_complete():
+    rendering = web(ssh_public_key="ssh-ed25519 AAAAC3Nza lab@example")
+    key_pair = rendering.one("aws:ec2/keyPair:KeyPair")
+    assert dict(key_pair.inputs) == {"publicKey": "ssh-ed25519 AAAAC3Nza lab@example",
+                                     "tags": {**TAGS, "Name": "lab-web-key"}}, key_pair.urn
+    group = rendering.one("aws:ec2/securityGroup:SecurityGroup")
+    profile = rendering.one("aws:iam/instanceProfile:InstanceProfile")
+    group_id = named(rendering, "lab-web-all-out").inputs["securityGroupId"]
+    for index, subnet in enumerate(("subnet-a", "subnet-b")):
+        host = named(rendering, f"lab-web-{index}")
+        assert dict(host.inputs) == {
+            "ami": AMI_ID, "instanceType": "t3.micro", "subnetId": subnet, "vpcSecurityGroupIds": [group_id],
+            "associatePublicIpAddress": True, "iamInstanceProfile": host.inputs["iamInstanceProfile"],
+            "keyName": host.inputs["keyName"], "userData": user_data(f"lab-web-{index}"),
+            "userDataReplaceOnChange": True,
+            "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required"},
+            "rootBlockDevice": {"encrypted": True, "volumeType": "gp3"},
+            "tags": {**TAGS, "Name": f"lab-web-{index}", "Exposure": "public"},
+        }, host.urn
+        assert host.dependencies == {"vpcSecurityGroupIds": [group.urn], "iamInstanceProfile": [profile.urn],
+                                     "keyName": [key_pair.urn]}, host.urn
+        assert host.parent == rendering.one(WEB_COMPONENT).urn, host.urn
+    assert len(rendering.by_type(INSTANCE)) == 2
+
+
+def test_private_hosts_get_no_public_address_and_no_exposure_tag():
+    for host in web(public_hosts=False).by_type(INSTANCE):
+        assert host.inputs["associatePublicIpAddress"] is False, host.urn
+        assert host.inputs["tags"] == {**TAGS, "Name": host.name}, host.urn
+
+
+@pytest.mark.parametrize("instance_type, arch", [("t3.micro", "x86_64"), ("t4g.small", "arm64"),
+                                                 ("m7gd.large", "arm64"), ("g5.xlarge", "x86_64"),
+                                                 ("a1.large", "arm64"), ("a1", "arm64"), ("t4g", "arm64"),
+                                                 ("a10.large", "x86_64"), ("t4gx1.large", "x86_64")])
+def test_hosts_boot_the_current_amazon_linux_for_their_architecture(instance_type, arch):
+    rendering = web(mocks=AmiPerParameterMocks(REGION), instance_type=instance_type)
+    assert ami_architecture(instance_type) == arch
+    expected = f"ami-of:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
+    for host in rendering.by_type(INSTANCE):
+        assert host.inputs["ami"] == expected, host.urn
+
+
+def test_options_of_hosts_started_after_a_resource():
+    seen: dict[str, pulumi.ResourceOptions] = {}
+
+    def remember(args: pulumi.ResourceTransformationArgs):
+        seen[args.name] = args.opts
+        return None
+
+    def build():
+        pulumi.runtime.register_stack_transformation(remember)
+        marker = pulumi.CustomResource("test:index:Marker", "flow-log-stand-in")
+        WebServers("lab-web", web_args(start_after=[marker]))
+    rendering = rendered(build)
+    marker = named(rendering, "flow-log-stand-in")
+    for host in rendering.by_type(INSTANCE):
+        assert host.options["dependsOn"] == [marker.urn], host.urn
+        assert seen[host.name].ignore_changes == ["ami"], host.urn
+
+
+def test_web_servers_register_their_outputs(monkeypatch):
+    seen = registered_outputs(monkeypatch)
+
+    def build():
+        component = WebServers("lab-web", web_args())
+        pulumi.export("registered", seen["lab-web"])
+        pulumi.export("instanceIds", [component.instances[f"lab-web-{index}"].id for index in range(2)])
+    rendering = rendered(build)
+    registered = rendering.outputs["registered"]
+    assert registered == {"security_group_id": named(rendering, "lab-web-all-out").inputs["securityGroupId"],
+                          "instance_ids": rendering.outputs["instanceIds"]}, registered
+    assert all(instance_id.startswith("i-") for instance_id in registered["instance_ids"]), registered
