@@ -8,6 +8,7 @@ import json
 from typing import Any, Callable
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.athena import (MIN_BYTES_SCANNED_CUTOFF, FlowLogAthena, FlowLogAthenaArgs, glue_columns, glue_name,
@@ -25,7 +26,7 @@ from flowlogs.queries import build_queries
 from tests.conftest import lab_config
 from tests.test_components import TAGS, VPC_TARGET, flow_log_options
 from tests.test_monitoring import lab_monitoring_settings
-from tools.render import ACCOUNT_ID, AMI_ID, LabMocks, Registration, Rendering, render
+from tools.render import ACCOUNT_ID, AMI_ID, LabMocks, RecordingMonitor, Registration, Rendering, render
 
 REGION = "ap-northeast-1"
 SUBNET_TARGET = ResolvedTarget("subnet-0123456789abcdef0", "subnet_id", "subnet-0123456789abcdef0")
@@ -764,3 +765,56 @@ def test_web_servers_register_their_outputs(monkeypatch):
     assert registered == {"security_group_id": named(rendering, "lab-web-all-out").inputs["securityGroupId"],
                           "instance_ids": rendering.outputs["instanceIds"]}, registered
     assert all(instance_id.startswith("i-") for instance_id in registered["instance_ids"]), registered
+
+
+# Every component: the options its caller gives, and the provider its lookups go through
+
+def invokes_with_provider(monkeypatch) -> list[tuple[str, str]]:
+    """(token, provider reference) of each lookup, as the engine receives them."""
+    seen: list[tuple[str, str]] = []
+    original = RecordingMonitor.Invoke
+
+    def remember(self, request):
+        seen.append((request.tok, request.provider))
+        return original(self, request)
+
+    monkeypatch.setattr(RecordingMonitor, "Invoke", remember)
+    return seen
+
+
+COMPONENTS: dict[str, Callable[[pulumi.ResourceOptions], pulumi.ComponentResource]] = {
+    "S3FlowLogDestination": lambda opts: S3FlowLogDestination("lab-s3", s3_args(), opts),
+    "FlowLogAthena": lambda opts: FlowLogAthena("lab-s3-athena", athena_args(), opts),
+    "Monitoring": lambda opts: Monitoring("lab-monitoring", monitoring_args(encrypt_topic=True), opts),
+    "WebServers": lambda opts: WebServers("lab-web", web_args(), opts),
+}
+LOOKUPS = {
+    "S3FlowLogDestination": {"aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getPartition:getPartition"},
+    "FlowLogAthena": set(),
+    "Monitoring": {"aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getPartition:getPartition"},
+    "WebServers": {"aws:index/getPartition:getPartition", "aws:ssm/getParameter:getParameter"},
+}
+
+
+@pytest.mark.parametrize("component", sorted(COMPONENTS))
+def test_a_component_is_registered_with_the_options_its_caller_gives(component):
+    def build():
+        before = pulumi.CustomResource("test:index:Marker", "registered-first")
+        COMPONENTS[component](pulumi.ResourceOptions(depends_on=[before]))
+    rendering = rendered(build)
+    registration = rendering.one(f"vpcflowlogs:index:{component}")
+    assert registration.options["dependsOn"] == [named(rendering, "registered-first").urn], registration.urn
+
+
+@pytest.mark.parametrize("component", sorted(COMPONENTS))
+def test_a_components_lookups_go_through_the_provider_its_caller_gives(component, monkeypatch):
+    invokes = invokes_with_provider(monkeypatch)
+
+    def build():
+        provider = aws.Provider("elsewhere", region=REGION)
+        COMPONENTS[component](pulumi.ResourceOptions(providers={"aws": provider}))
+    rendering = rendered(build)
+    provider = named(rendering, "elsewhere")
+    assert {token for token, _ in invokes} == LOOKUPS[component], invokes
+    for token, reference in invokes:
+        assert reference.startswith(f"{provider.urn}::"), (component, token, reference)
