@@ -202,7 +202,8 @@ def test_created_bucket_outputs():
     ("arn:aws:s3:::central-logs", "central-logs", "AWSLogs/"),
     ("arn:aws:s3:::central-logs/network", "central-logs", "network/AWSLogs/"),
     ("arn:aws:s3:::central-logs/network/vpc/", "central-logs", "network/vpc/AWSLogs/"),
-], ids=["bucket", "folder", "nested-folder-with-slash"])
+    ("arn:aws:s3:::central-logs/team:::a", "central-logs", "team:::a/AWSLogs/"),
+], ids=["bucket", "folder", "nested-folder-with-slash", "folder-with-colons"])
 def test_a_given_bucket_is_written_into_and_nothing_is_created(bucket_arn, bucket, prefix):
     rendering = s3(bucket_arn=bucket_arn)
     assert [r.type for r in rendering.registrations if r.type.startswith("aws:")] == [FLOW_LOG]
