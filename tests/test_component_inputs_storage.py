@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import pulumi
 import pulumi_aws as aws
+from pulumi.runtime import rpc
 import pytest
 
 from components.athena import (MIN_BYTES_SCANNED_CUTOFF, FlowLogAthena, FlowLogAthenaArgs, glue_columns, glue_name,
@@ -203,7 +204,8 @@ def test_created_bucket_outputs():
     ("arn:aws:s3:::central-logs/network", "central-logs", "network/AWSLogs/"),
     ("arn:aws:s3:::central-logs/network/vpc/", "central-logs", "network/vpc/AWSLogs/"),
     ("arn:aws:s3:::central-logs/team:::a", "central-logs", "team:::a/AWSLogs/"),
-], ids=["bucket", "folder", "nested-folder-with-slash", "folder-with-colons"])
+    ("arn:aws:s3:::central-logs/archiveX/", "central-logs", "archiveX/AWSLogs/"),
+], ids=["bucket", "folder", "nested-folder-with-slash", "folder-with-colons", "folder-ending-in-x"])
 def test_a_given_bucket_is_written_into_and_nothing_is_created(bucket_arn, bucket, prefix):
     rendering = s3(bucket_arn=bucket_arn)
     assert [r.type for r in rendering.registrations if r.type.startswith("aws:")] == [FLOW_LOG]
@@ -419,12 +421,13 @@ def monitoring_args(log_group_name: Any = GROUP, encrypt_topic: bool = False, **
                           encrypt_topic=encrypt_topic)
 
 
-def monitoring(name: str = "lab-monitoring", config: dict[str, str] | None = None, **overrides: Any) -> Rendering:
+def monitoring(name: str = "lab-monitoring", config: dict[str, str] | None = None, mocks: Any = None,
+               **overrides: Any) -> Rendering:
     def build():
         component = Monitoring(name, monitoring_args(**overrides))
         pulumi.export("dashboardName", component.dashboard_name)
         pulumi.export("topicArn", component.topic_arn)
-    return rendered(build, config)
+    return rendered(build, config, mocks)
 
 
 def subscription_options(**settings: Any) -> dict[str, pulumi.ResourceOptions]:
@@ -555,6 +558,25 @@ def test_a_secret_address_stays_secret_and_out_of_every_name():
     assert all(not o.aliases for o in options.values()), options
 
 
+class EndpointMocks(LabMocks):
+    """Also keeps each subscription's endpoint as the provider would receive it."""
+
+    def __init__(self) -> None:
+        super().__init__(REGION)
+        self.endpoints: list[Any] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        if args.typ == SUBSCRIPTION:
+            self.endpoints.append(args.inputs.get("endpoint"))
+        return super().new_resource(args)
+
+
+def test_a_secret_address_is_still_the_address_the_provider_is_given():
+    mocks = EndpointMocks()
+    monitoring(mocks=mocks, alert_emails=("ops@example.com",), alert_emails_secret=True)
+    assert mocks.endpoints == [{rpc._special_sig_key: rpc._special_secret_sig, "value": "ops@example.com"}]
+
+
 def test_dashboard_inputs_are_complete():
     rendering = monitoring(name="lab.monitoring/eu")
     plan = monitoring_plan(DEFAULT_FIELDS, "10.0.0.0/16")
@@ -584,6 +606,12 @@ def test_query_definitions_inputs_are_complete():
                                              "queryString": query.query}, registration.urn
     assert len(rendering.by_type("aws:cloudwatch/queryDefinition:QueryDefinition")) == len(plan.queries)
     assert_children_of(rendering, MONITORING_COMPONENT)
+
+
+def test_the_plans_queries_tell_the_vpc_by_its_own_cidr():
+    plan = monitoring_plan(DEFAULT_FIELDS, "10.1.0.0/16")
+    outside = [query.title for query in plan.queries if 'isIpv4InSubnet(srcaddr, "10.1.0.0/16")' in query.query]
+    assert outside == ["SSH sources outside the VPC"], [query.query for query in plan.queries]
 
 
 def test_monitoring_registers_its_outputs(monkeypatch):
@@ -698,6 +726,7 @@ def test_instance_inputs_are_complete():
     key_pair = rendering.one("aws:ec2/keyPair:KeyPair")
     assert dict(key_pair.inputs) == {"publicKey": "ssh-ed25519 AAAAC3Nza lab@example",
                                      "tags": {**TAGS, "Name": "lab-web-key"}}, key_pair.urn
+    assert key_pair.parent == rendering.one(WEB_COMPONENT).urn, key_pair.urn
     group = rendering.one("aws:ec2/securityGroup:SecurityGroup")
     profile = rendering.one("aws:iam/instanceProfile:InstanceProfile")
     group_id = named(rendering, "lab-web-all-out").inputs["securityGroupId"]

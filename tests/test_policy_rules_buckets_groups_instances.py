@@ -11,11 +11,13 @@ import json
 from typing import Optional
 
 import pytest
-from pulumi_policy import PolicyResourceOptions, ResourceValidationArgs
+from pulumi_policy import PolicyResource, PolicyResourceOptions, ResourceValidationArgs, StackValidationArgs
 from pulumi_policy.policy import PolicyCustomTimeouts
 
+from policies.rules.buckets import LIFECYCLE, judge_buckets
+from policies.rules.flow_logs import FLOW_LOG
 from policies.rules.log_groups import log_group_retention
-from tests.policy_fixtures import ACCOUNT, BUCKET, BUCKET_ARN, bucket_policy_document, log_group, s3_delivery
+from tests.policy_fixtures import ACCOUNT, BUCKET, BUCKET_ARN, bucket_policy_document, log_group, s3_delivery, urn
 from tests.policy_in_process import rule_policies
 
 ENCRYPTION = "encryption"
@@ -116,3 +118,34 @@ def test_public_allow_statement_is_not_taken_for_a_delivery_statement(pack):
                    "Resource": f"{BUCKET_ARN}/*"}
     resources = with_policy(*delivery, public_read)
     assert messages(pack, "flow-log-bucket-delivery-scoped", resources) == {}, bucket_urn(resources)
+
+
+def policy_resource(type_: str, name: str, **property_dependencies: list[PolicyResource]) -> PolicyResource:
+    options = PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=False, aliases=[],
+                                    custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[])
+    return PolicyResource(type_, {}, urn(type_, name), name, options, None, None, [], property_dependencies)
+
+
+def test_a_bucket_rule_judges_each_flow_log_buckets_own_parts_and_names_the_bucket():
+    records, other = policy_resource(BUCKET, "records"), policy_resource(BUCKET, "other")
+    lifecycle = policy_resource(LIFECYCLE, "records-lifecycle", bucket=[records])
+    flow_log = policy_resource(FLOW_LOG, "flow-log", logDestination=[records])
+    judged: list[list[str]] = []
+    reported: list[tuple[str, Optional[str]]] = []
+
+    def problem(parts: list[PolicyResource]) -> Optional[str]:
+        judged.append([part.name for part in parts])
+        return "has a problem"
+
+    judge_buckets(StackValidationArgs([other, lifecycle, records, flow_log], {}),
+                  lambda message, urn=None: reported.append((message, urn)), LIFECYCLE, problem)
+    assert judged == [["records-lifecycle"]], "only the flow log's bucket is judged, on its own parts"
+    assert reported == [(f"{BUCKET} 'records' receives flow logs but has a problem.", records.urn)]
+
+
+def test_a_bucket_rule_reports_nothing_when_the_problem_finds_none():
+    records = policy_resource(BUCKET, "records")
+    reported: list[str] = []
+    judge_buckets(StackValidationArgs([records, policy_resource(FLOW_LOG, "flow-log", logDestination=[records])], {}),
+                  lambda message, urn=None: reported.append(message), LIFECYCLE, lambda parts: None)
+    assert reported == []

@@ -617,7 +617,7 @@ def test_a_log_group_that_does_not_exist_is_refused_before_probing(tmp_path, cap
 
 
 @pytest.mark.parametrize("option", ["--timeout", "--poll-seconds"])
-@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0"])
+@pytest.mark.parametrize("value", ["nan", "inf", "-1", "0", "soon"])
 def test_timeouts_that_never_end_or_never_start_are_refused(option, value, capsys):
     with pytest.raises(SystemExit) as exited:
         verify.parse_args(["--stack", "lab", option, value])

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import socket
+import subprocess
 import tempfile
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from config.settings import settings_from_stack_file
@@ -24,7 +28,7 @@ from flowlogs.fields import DEFAULT_FIELDS
 from flowlogs.records import parse_record
 from tests.moto_server import LOOPBACK
 from tests.conftest import stack_file
-from tests.test_verify import REGION, WEB, Terminal, lab_stack_file, lab_traffic, line, loopback_only_network  # noqa: F401
+from tests.test_verify import HOSTS, REGION, WEB, Terminal, lab_stack_file, lab_traffic, line, loopback_only_network  # noqa: F401
 from tools import verify
 from tools.flow_source import SourceError
 from tools.verify import (DROPPED_PORT, HTTP_PORT, SSH_PORT, TIMED_OUT, Host, Observation, ProbeResult, Prober,
@@ -236,6 +240,110 @@ def test_a_long_error_is_quoted_to_300_characters(tmp_path):
     assert len(reason) == 300 and reason.startswith("[Errno 21] Is a directory: "), reason
 
 
+
+def outputs_with(*, host: int = 0, **changes: object) -> dict:
+    """The lab's outputs with one host's entry changed (or, given `host=-1`, the document itself)."""
+    document = {"region": REGION, "logGroupName": "/vpc-flow-logs/lab", "hosts": [dict(h) for h in HOSTS]}
+    (document if host < 0 else document["hosts"][host]).update(changes)
+    return document
+
+
+REFUSED_OUTPUTS = {
+    "not an object": ([], "outputs.json: expected a JSON object of stack outputs"),
+    "no destination": ({"region": REGION, "hosts": HOSTS},
+                       "outputs.json lacks logGroupName (or flowLogBuckets): is the stack deployed (pulumi up)?"),
+    "nothing at all": ({"logGroupName": "/g"}, "outputs.json lacks region, hosts: is the stack deployed (pulumi up)?"),
+    "region": (outputs_with(host=-1, region=7), "outputs.json.region = 7 is not a string"),
+    "group type": (outputs_with(host=-1, logGroupName=["/g"]), 'outputs.json.logGroupName = ["/g"] is not a string'),
+    "group name": (outputs_with(host=-1, logGroupName="no spaces"),
+                   'outputs.json: logGroupName = "no spaces" is not a CloudWatch Logs group name'),
+    "shared name": (outputs_with(host=1, name="lab-web-0"),
+                    'outputs.json: hosts[0] and hosts[1] have the same name "lab-web-0"; each host needs its own'),
+    "link-local": (outputs_with(publicIp="169.254.169.254"),
+                   'outputs.json: hosts[0].publicIp = "169.254.169.254" is link-local: no EC2 host is reached there'),
+    "no interface": (outputs_with(networkInterfaceId=""),
+                     "outputs.json: hosts[0].networkInterfaceId is missing: it should be a non-empty string"),
+    "zone": (outputs_with(host=1, availabilityZone=3), "outputs.json: hosts[1].availabilityZone = 3 is not a string"),
+    "buckets list": (outputs_with(host=-1, flowLogBuckets=["records"]),
+                     'outputs.json: flowLogBuckets = ["records"] is not an object of bucket names'),
+    "bucket number": (outputs_with(host=-1, flowLogBuckets={"s3": 5}),
+                      'outputs.json: flowLogBuckets = {"s3": 5} is not an object of bucket names'),
+    "bucket empty": (outputs_with(host=-1, flowLogBuckets={"s3": ""}),
+                     'outputs.json: flowLogBuckets = {"s3": ""} is not an object of bucket names'),
+}
+
+
+@pytest.mark.parametrize("document, message", REFUSED_OUTPUTS.values(), ids=REFUSED_OUTPUTS)
+def test_malformed_outputs_are_refused_word_for_word(document, message):
+    with pytest.raises(VerifyError) as raised:
+        verify.outputs_from_json(document, "outputs.json")
+    assert str(raised.value) == message
+
+
+def test_a_refusal_of_an_outputs_file_names_the_file(tmp_path):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs_with(host=-1, region="Tokyo")), encoding="utf-8")
+    with pytest.raises(VerifyError) as raised:
+        read_outputs("lab", path)
+    assert str(raised.value) == f'{path}: region = "Tokyo" is not an AWS region such as ap-northeast-1'
+
+
+def pulumi_cli_printing(stdout: str, calls: list[dict]) -> Callable[..., subprocess.CompletedProcess]:
+    def run(command, **options):
+        calls.append({"command": command, **options})
+        return subprocess.CompletedProcess(command, 0, stdout=stdout, stderr="")
+    return run
+
+
+def test_the_pulumi_cli_is_run_for_its_text_without_raising_on_failure():
+    calls: list[dict] = []
+    read_outputs("lab", None, run=pulumi_cli_printing(json.dumps(outputs_with()), calls))
+    assert calls == [{"command": ["pulumi", "stack", "output", "--json", "-s", "lab"],
+                      "capture_output": True, "text": True, "check": False}]
+
+
+def test_a_refusal_of_the_clis_outputs_names_the_command():
+    run = pulumi_cli_printing(json.dumps(outputs_with(host=-1, region="Tokyo")), [])
+    with pytest.raises(VerifyError) as raised:
+        read_outputs("lab", None, run=run)
+    assert str(raised.value) == ('pulumi stack output --json -s lab: region = "Tokyo" is not an AWS region '
+                                 "such as ap-northeast-1")
+
+
+def test_a_cli_that_prints_no_json_is_named_with_the_parsers_reason():
+    with pytest.raises(VerifyError) as raised:
+        read_outputs("lab", None, run=pulumi_cli_printing("Current stack outputs (0):", []))
+    assert str(raised.value) == ("pulumi stack output --json -s lab printed no JSON: "
+                                 "Expecting value: line 1 column 1 (char 0)")
+
+
+def test_without_the_cli_the_refusal_says_how_to_save_the_outputs():
+    def missing_cli(command, **options):
+        raise FileNotFoundError(command[0])
+
+    with pytest.raises(VerifyError) as raised:
+        read_outputs("web", None, run=missing_cli)
+    assert str(raised.value) == ("the Pulumi CLI is not installed here; save `pulumi stack output --json -s web` "
+                                 "to a file and run make verify STACK=web OUTPUTS=<file>")
+
+
+def test_a_format_verification_cannot_read_is_refused_naming_what_it_needs():
+    fields = tuple(name for name in DEFAULT_FIELDS if name not in ("action", "bytes"))
+    with pytest.raises(VerifyError) as raised:
+        verify.check_fields(fields, Path("lab.yaml"))
+    assert str(raised.value) == (
+        "the log format of lab.yaml lacks action, bytes; verification needs interface-id, dstport, protocol, "
+        "action, packets, bytes (format: ${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} "
+        "${srcport} ${dstport} ${protocol} ${packets} ${start} ${end} ${log-status})")
+
+
+def test_a_host_name_is_never_taken_for_loopback():
+    prober = Prober(loopback_only=True)
+    with pytest.raises(verify.NonLoopbackTargetError, match="refusing to send to localhost:80 for lab-web-0"):
+        prober._target(Host("lab-web-0", "eni-0", public_ip="localhost"), HTTP_PORT)
+    assert prober.sent == []
+
+
 # The report
 
 def test_a_host_without_records_says_which_ports_had_none():
@@ -341,6 +449,72 @@ def test_an_unanswered_probe_gives_up_after_its_timeout(silent_port, port, ok):
     connect = prober.ssh_connect if port == SSH_PORT else prober.dropped_connect
     result = finished_within(5, lambda: connect(host))
     assert (result.outcome, result.ok) == (TIMED_OUT, ok), f"port {port}: {result}"
+
+
+# The HTTP probe
+
+class OnePage(BaseHTTPRequestHandler):
+    """Serves `body` at `/` only, as Apache's default site does; other paths are 404."""
+    body = b""
+
+    def do_GET(self) -> None:
+        status, body = (200, self.body) if self.path == "/" else (404, b"lab-web-0 has no such page")
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+def probe_page(body: bytes) -> ProbeResult:
+    server = ThreadingHTTPServer((LOOPBACK, 0), type("Page", (OnePage,), {"body": body}))
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        prober = Prober(ports={"lab-web-0": {HTTP_PORT: server.server_address[1]}}, loopback_only=True)
+        return finished_within(10, lambda: prober.http_page(Host("lab-web-0", "eni-0", public_ip=LOOPBACK)))
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_the_probe_asks_for_the_sites_root_page():
+    assert probe_page(b"<h1>lab-web-0</h1>") == ProbeResult("lab-web-0", HTTP_PORT, "200, page names lab-web-0", True)
+
+
+def test_bytes_that_are_not_utf8_do_not_hide_the_host_name():
+    result = probe_page(b"\xff\xfe caf\xe9 <h1>lab-web-0</h1>")
+    assert (result.outcome, result.ok) == ("200, page names lab-web-0", True), result
+
+
+def test_a_name_beyond_the_pages_first_64_kib_is_not_read():
+    result = probe_page(b" " * verify.PAGE_LIMIT_BYTES + b"lab-web-0")
+    assert (result.outcome, result.ok) == ("200, page does not name lab-web-0", False), result
+
+
+def test_a_refused_page_is_a_failed_probe_of_port_80():
+    closed = socket.socket()
+    closed.bind((LOOPBACK, 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now, so the connect is refused
+    prober = Prober(ports={"lab-web-0": {HTTP_PORT: port}}, loopback_only=True)
+    result = finished_within(10, lambda: prober.http_page(Host("lab-web-0", "eni-0", public_ip=LOOPBACK)))
+    assert (result.host, result.port, result.ok) == ("lab-web-0", HTTP_PORT, False), result
+    assert result.outcome.startswith("failed: ") and "refused" in result.outcome, result
+
+
+def test_an_unanswered_page_gives_up_after_the_probes_timeout(silent_port):
+    prober = Prober(ports={"lab-web-0": {HTTP_PORT: silent_port}}, loopback_only=True, timeout_seconds=0.3)
+    result = finished_within(5, lambda: prober.http_page(Host("lab-web-0", "eni-0", public_ip=LOOPBACK)))
+    assert (result.outcome, result.ok) == ("failed: timed out", False), result
+
+
+def test_a_port_without_a_mapping_is_probed_on_the_real_port():
+    prober = Prober(ports={"lab-web-0": {HTTP_PORT: 18080}}, loopback_only=True)
+    assert prober._target(Host("lab-web-0", "eni-0", public_ip=LOOPBACK), SSH_PORT) == (LOOPBACK, SSH_PORT)
+    assert prober._target(Host("lab-web-1", "eni-1", public_ip=LOOPBACK), HTTP_PORT) == (LOOPBACK, HTTP_PORT)
+    assert prober.sent == [(LOOPBACK, SSH_PORT), (LOOPBACK, HTTP_PORT)]
 
 
 # The progress line
@@ -492,3 +666,171 @@ Unexpected: lab-web-1 HTTP GET :80 was 404, page names lab-web-1: {verify.PROBE_
 Likely cause:
   - records are published some minutes after their aggregation interval ends; run again with a longer --timeout
 """), output
+
+
+# The command line
+
+def help_text(capsys) -> str:
+    """`--help`, with argparse's line wrapping undone."""
+    with pytest.raises(SystemExit) as exited:
+        verify.parse_args(["--help"])
+    assert exited.value.code == 0
+    return " ".join(capsys.readouterr().out.split())
+
+
+def test_help_names_the_command_and_opens_with_the_modules_summary(capsys):
+    text = help_text(capsys)
+    assert text.startswith("usage: python -m tools.verify [-h] --stack STACK "), text
+    description = text.split(" options: ")[0].split(" [--poll-seconds N] ", 1)[1]
+    assert description == " ".join(verify.__doc__.split("\n\n")[0].split()), text
+
+
+OPTION_HELP = [
+    "--stack STACK stack name, e.g. lab",
+    "--outputs OUTPUTS JSON from `pulumi stack output --json` (default: ask the CLI)",
+    "--stack-file STACK_FILE stack file (default: config/Pulumi.<stack>.yaml)",
+    "--timeout SECONDS how long to wait for records (default: 15 minutes, 25 when read from S3)",
+    "--poll-seconds N seconds between reads of the log group (default: 15)",
+]
+
+
+@pytest.mark.parametrize("described", OPTION_HELP, ids=[line.split()[0] for line in OPTION_HELP])
+def test_help_describes_each_option_and_its_default(described, capsys):
+    assert described in help_text(capsys)
+
+
+def test_a_run_without_a_stack_is_refused(capsys):
+    with pytest.raises(SystemExit) as exited:
+        verify.parse_args(["--timeout", "60"])
+    assert exited.value.code == 2
+    assert "the following arguments are required: --stack" in capsys.readouterr().err
+
+
+def test_options_arrive_as_paths_and_seconds():
+    args = verify.parse_args(["--stack", "lab", "--outputs", "out.json", "--stack-file", "lab.yaml",
+                              "--timeout", "90"])
+    assert (args.stack, args.outputs, args.stack_file) == ("lab", Path("out.json"), Path("lab.yaml")), args
+    assert (args.timeout, args.poll_seconds) == (90.0, verify.DEFAULT_POLL_SECONDS), args
+
+
+def test_unset_timeouts_are_left_to_the_outputs():
+    args = verify.parse_args(["--stack", "lab"])
+    assert (args.outputs, args.stack_file, args.timeout) == (None, None, None), args
+
+
+
+# What main hands the run, and reads that fail
+
+@pytest.fixture
+def handed_to_verify(monkeypatch) -> list[tuple]:
+    """The arguments `main` calls `verify` with; nothing is probed or read."""
+    calls: list[tuple] = []
+    monkeypatch.setattr(verify, "verify", lambda *arguments: calls.append(arguments) or 0)
+    return calls
+
+
+@pytest.mark.parametrize("destination, minutes", [({"logGroupName": "/vpc-flow-logs/lab"}, 15),
+                                                  ({"flowLogBuckets": {"s3": "records"}}, 25)],
+                         ids=["log group", "s3 only"])
+def test_main_waits_the_outputs_default_and_polls_every_15_seconds(tmp_path, handed_to_verify, destination,
+                                                                  minutes):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({"region": REGION, "hosts": HOSTS, **destination}), encoding="utf-8")
+    assert verify.main(["--stack", "lab", "--outputs", str(path)]) == 0
+    (settings, outputs, _prober, timeout, poll, _out), = handed_to_verify
+    assert (settings.region, outputs.region, timeout, poll) == (REGION, REGION, minutes * 60.0, 15.0)
+
+
+def test_main_reads_the_stack_named_when_no_stack_file_is_given(tmp_path, handed_to_verify):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps({"region": REGION, "logGroupName": "/g", "hosts": HOSTS}), encoding="utf-8")
+    assert verify.main(["--stack", "lab", "--outputs", str(path), "--timeout", "5", "--poll-seconds", "1"]) == 0
+    (settings, *_rest, timeout, poll, _out), = handed_to_verify
+    assert (settings, timeout, poll) == (settings_from_stack_file(stack_file("lab")), 5.0, 1.0)
+
+
+def test_main_names_the_stack_file_whose_format_verification_cannot_read(tmp_path, capsys):
+    stack = lab_stack_file(tmp_path, logFormat="${version} ${interface-id} ${dstport} ${protocol} ${packets}")
+    assert verify.main(["--stack", "lab", "--stack-file", str(stack)]) == 2
+    assert capsys.readouterr().err.startswith(f"verify: the log format of {stack} lacks action, bytes; "), stack
+
+
+ACCESS_DENIED = {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}
+
+
+class DeniedPaginator:
+    def __init__(self, operation: str):
+        self.operation = operation
+
+    def paginate(self, **kwargs):
+        raise ClientError(ACCESS_DENIED, self.operation)
+
+
+def test_a_log_group_that_cannot_be_described_is_refused_naming_it_and_the_region():
+    client = type("DeniedLogs", (), {"get_paginator": lambda self, operation: DeniedPaginator("DescribeLogGroups")})()
+    settings = settings_from_stack_file(stack_file("lab"))
+    outputs = StackOutputs(region=REGION, log_group_name=GROUP, hosts=(WEB_0,))
+    with pytest.raises(VerifyError) as raised:
+        verify.check_log_group(client, settings, outputs)
+    assert str(raised.value) == (f"cannot read log group {GROUP} in {REGION}: An error occurred "
+                                 "(AccessDeniedException) when calling the DescribeLogGroups operation: not allowed")
+
+
+def test_records_that_cannot_be_read_are_refused_naming_the_group(log_group, monkeypatch):
+    def denied(*arguments):
+        raise ClientError(ACCESS_DENIED, "FilterLogEvents")
+
+    monkeypatch.setattr(verify, "read_messages", denied)
+    with pytest.raises(VerifyError) as raised:
+        run_in_process({"lab-web-0": probes_of(WEB_0), "lab-web-1": probes_of(WEB_1)})
+    assert str(raised.value) == (f"cannot read log group {GROUP} in {REGION}: An error occurred "
+                                 "(AccessDeniedException) when calling the FilterLogEvents operation: not allowed")
+
+
+def test_an_s3_only_stack_reads_its_bucket_in_the_stacks_region(aws_env, monkeypatch):
+    regions: list[str] = []
+
+    def denied_s3(region: str):
+        regions.append(region)
+        return type("DeniedS3", (), {"get_paginator": lambda self, operation: DeniedPaginator("ListObjectsV2")})()
+
+    monkeypatch.setattr(verify, "s3_client", denied_s3)
+    outputs = StackOutputs(region=REGION, log_group_name="", hosts=(WEB_0,), bucket="records")
+    with pytest.raises(VerifyError) as raised:
+        verify.verify(settings_from_stack_file(stack_file("lab")), outputs,
+                      CannedProber({"lab-web-0": probes_of(WEB_0)}), 30, 10, io.StringIO())
+    assert regions == [REGION]
+    assert str(raised.value).startswith(f"cannot read s3://records/ in {REGION}: An error occurred "
+                                        "(AccessDeniedException) when calling the ListObjectsV2 operation"), raised.value
+
+
+def test_an_outputs_file_is_read_as_utf8_whatever_the_locale(tmp_path, monkeypatch):
+    path = tmp_path / "outputs.json"
+    path.write_text(json.dumps(outputs_with(name="web-café"), ensure_ascii=False), encoding="utf-8")
+    # What a Latin-1 locale would make of a file opened without an encoding.
+    monkeypatch.setattr(io, "text_encoding", lambda encoding, stacklevel=2: encoding or "latin-1")
+    assert read_outputs("lab", path).hosts[0].name == "web-café"
+
+
+class Pages:
+    """A paginator whose pages are given, as a client may return them: a page can lack its list."""
+
+    def __init__(self, *pages: dict):
+        self.pages = pages
+
+    def get_paginator(self, operation: str) -> "Pages":
+        return self
+
+    def paginate(self, **kwargs) -> tuple[dict, ...]:
+        return self.pages
+
+
+def test_a_page_without_events_adds_no_messages():
+    assert verify.read_messages(Pages({}, {"events": [{"message": "m"}]}), GROUP, 0) == ["m"]
+
+
+def test_a_page_without_log_groups_finds_none():
+    settings = settings_from_stack_file(stack_file("lab"))
+    outputs = StackOutputs(region=REGION, log_group_name=GROUP, hosts=(WEB_0,))
+    with pytest.raises(VerifyError, match="does not exist in ap-northeast-1"):
+        verify.check_log_group(Pages({}), settings, outputs)
