@@ -62,6 +62,20 @@ def test_reuses_a_cache(request):
 
 def test_shares_nothing():
     pass
+
+
+@pytest.fixture(scope="module", params=["dear", "cheap"])
+def either(request):
+    if request.param == "dear":
+        time.sleep(0.3)
+
+
+def test_takes_either(either):
+    pass
+
+
+def test_reuses_either(either):
+    pass
 """
 
 
@@ -89,6 +103,11 @@ def test_a_test_pays_what_it_reports_a_cache_spared_it(alone_costs):
 
 def test_a_test_sharing_nothing_pays_only_its_own_time(alone_costs):
     assert alone_costs["test_shares_nothing"] < 0.3, alone_costs
+
+
+def test_a_test_pays_only_for_its_own_parameter_of_a_shared_fixture(alone_costs):
+    assert alone_costs["test_reuses_either[dear]"] >= 0.3, alone_costs
+    assert alone_costs["test_reuses_either[cheap]"] < 0.3, alone_costs
 
 
 def test_a_run_names_a_few_globs_and_counts_many():

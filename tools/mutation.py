@@ -159,15 +159,17 @@ class AloneCost:
 
     mutmut times a test's call only, in one process running every test. A mutant runs a few tests in a
     fresh process, where nothing is shared yet, so a test also costs its setup and teardown, the setup
-    of each module or session fixture it uses (measured where it was made, even if an earlier test
-    paid for it), and the seconds it reports as `alone_seconds` user properties for work a shared
-    cache spared it (tests/conftest.py's stack renders).
+    of each module or session fixture it uses, with the test's own parameter of it (measured where it
+    was made, even if an earlier test paid for it), and the seconds it reports as `alone_seconds` user
+    properties for work a shared cache spared it (tests/conftest.py's stack renders).
     """
 
     def __init__(self, durations: dict[str, float]):
         self.durations = durations
-        self.shared_setup: dict[int, float] = {}  # id(fixture definition) -> seconds, the dearest param
-        self.made_now: set[int] = set()
+        # (id(fixture definition), parameter index) -> seconds: a fixture's params can cost very differently,
+        # as tests/conftest.py's `pack` does (starting the analyzer, or not).
+        self.shared_setup: dict[tuple[int, int], float] = {}
+        self.made_now: set[tuple[int, int]] = set()
 
     def _add(self, nodeid: str, seconds: float) -> None:
         self.durations[nodeid] = self.durations.get(nodeid, 0.0) + seconds
@@ -177,7 +179,7 @@ class AloneCost:
         start = time.perf_counter()
         yield
         if fixturedef.scope != "function":
-            key = id(fixturedef)
+            key = (id(fixturedef), getattr(request, "param_index", 0))
             self.shared_setup[key] = max(self.shared_setup.get(key, 0.0), time.perf_counter() - start)
             self.made_now.add(key)
 
@@ -190,7 +192,9 @@ class AloneCost:
         self._add(item.nodeid, call.duration)
         if call.when == "teardown":
             definitions = item._fixtureinfo.name2fixturedefs  # pytest's own map; no public equivalent
-            shared = {id(defs[-1]) for name in item.fixturenames if (defs := definitions.get(name))}
+            indices = item.callspec.indices if hasattr(item, "callspec") else {}
+            shared = {(id(defs[-1]), indices.get(name, 0)) for name in item.fixturenames
+                      if (defs := definitions.get(name))}
             spared = sum(self.shared_setup.get(key, 0.0) for key in shared - self.made_now)
             self._add(item.nodeid, spared + sum(value for name, value in item.user_properties
                                                 if name == "alone_seconds"))
