@@ -212,3 +212,8 @@ def test_rendered_records_parse_back(values):
     record = parse_record(line, fields)
     assert dict(record.values) == values
     assert typed(record) == {attribute: values.get(name) for attribute, name in ATTRIBUTE_FIELDS.items()}
+
+
+def test_only_the_line_ending_is_cut_from_a_records_last_value():
+    record = parse_record("5 clusterX\r\n", ("version", "ecs-cluster-name"))
+    assert dict(record.values) == {"version": 5, "ecs-cluster-name": "clusterX"}
