@@ -36,6 +36,16 @@ def _options(registration: Mapping[str, Any]) -> PolicyResourceOptions:
                                  parent=registration["parent"] or None)
 
 
+def policy_resources(resources: list[dict]) -> list[PolicyResource]:
+    """The registrations as a stack rule receives them, each property dependency a `PolicyResource`."""
+    by_urn = {r["urn"]: PolicyResource(r["type"], r["inputs"], r["urn"], r["name"], _options(r), None, None, [], {})
+              for r in resources}
+    for registration in resources:
+        by_urn[registration["urn"]].property_dependencies.update(
+            {prop: [by_urn[urn] for urn in urns if urn in by_urn] for prop, urns in registration["dependencies"].items()})
+    return list(by_urn.values())
+
+
 class InProcessPack:
     """`analyze(resources)` as `PolicyPackSession.analyze`, each policy given its `config` (name -> properties)."""
 
@@ -49,12 +59,7 @@ class InProcessPack:
 
     def analyze(self, resources: list[dict]) -> list[Violation]:
         violations: list[Violation] = []
-        by_urn = {r["urn"]: PolicyResource(r["type"], r["inputs"], r["urn"], r["name"], _options(r), None, None, [],
-                                           {}) for r in resources}
-        for registration in resources:
-            by_urn[registration["urn"]].property_dependencies.update(
-                {prop: [by_urn[urn] for urn in urns if urn in by_urn]
-                 for prop, urns in registration["dependencies"].items()})
+        stack_resources = policy_resources(resources)
         for policy in rule_policies():
             config = self._config_of(policy)
             if isinstance(policy, ResourceValidationPolicy):
@@ -69,5 +74,5 @@ class InProcessPack:
             else:
                 def report_stack(message: str, urn: Optional[str] = None, name=policy.name) -> None:
                     violations.append(Violation(name, "mandatory", urn or "", message))
-                policy.validate(StackValidationArgs(list(by_urn.values()), config), report_stack)
+                policy.validate(StackValidationArgs(stack_resources, config), report_stack)
         return violations

@@ -17,8 +17,8 @@ from pulumi_policy.policy import PolicyCustomTimeouts
 from policies.rules.buckets import LIFECYCLE, judge_buckets
 from policies.rules.flow_logs import FLOW_LOG
 from policies.rules.log_groups import log_group_retention
-from tests.policy_fixtures import ACCOUNT, BUCKET, BUCKET_ARN, bucket_policy_document, log_group, s3_delivery, urn
-from tests.policy_in_process import rule_policies
+from tests.policy_fixtures import ACCOUNT, BUCKET, BUCKET_ARN, bucket_policy_document, log_group, resource, s3_delivery
+from tests.policy_in_process import policy_resources, rule_policies
 
 ENCRYPTION = "encryption"
 DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
@@ -120,16 +120,10 @@ def test_public_allow_statement_is_not_taken_for_a_delivery_statement(pack):
     assert messages(pack, "flow-log-bucket-delivery-scoped", resources) == {}, bucket_urn(resources)
 
 
-def policy_resource(type_: str, name: str, **property_dependencies: list[PolicyResource]) -> PolicyResource:
-    options = PolicyResourceOptions(protect=False, ignore_changes=[], delete_before_replace=False, aliases=[],
-                                    custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[])
-    return PolicyResource(type_, {}, urn(type_, name), name, options, None, None, [], property_dependencies)
-
-
 def test_a_bucket_rule_judges_each_flow_log_buckets_own_parts_and_names_the_bucket():
-    records, other = policy_resource(BUCKET, "records"), policy_resource(BUCKET, "other")
-    lifecycle = policy_resource(LIFECYCLE, "records-lifecycle", bucket=[records])
-    flow_log = policy_resource(FLOW_LOG, "flow-log", logDestination=[records])
+    records, other = resource(BUCKET, "records"), resource(BUCKET, "other")
+    lifecycle = resource(LIFECYCLE, "records-lifecycle", dependencies={"bucket": [records["urn"]]})
+    flow_log = resource(FLOW_LOG, "flow-log", dependencies={"logDestination": [records["urn"]]})
     judged: list[list[str]] = []
     reported: list[tuple[str, Optional[str]]] = []
 
@@ -137,15 +131,16 @@ def test_a_bucket_rule_judges_each_flow_log_buckets_own_parts_and_names_the_buck
         judged.append([part.name for part in parts])
         return "has a problem"
 
-    judge_buckets(StackValidationArgs([other, lifecycle, records, flow_log], {}),
+    judge_buckets(StackValidationArgs(policy_resources([other, lifecycle, records, flow_log]), {}),
                   lambda message, urn=None: reported.append((message, urn)), LIFECYCLE, problem)
     assert judged == [["records-lifecycle"]], "only the flow log's bucket is judged, on its own parts"
-    assert reported == [(f"{BUCKET} 'records' receives flow logs but has a problem.", records.urn)]
+    assert reported == [(f"{BUCKET} 'records' receives flow logs but has a problem.", records["urn"])]
 
 
 def test_a_bucket_rule_reports_nothing_when_the_problem_finds_none():
-    records = policy_resource(BUCKET, "records")
+    records = resource(BUCKET, "records")
+    flow_log = resource(FLOW_LOG, "flow-log", dependencies={"logDestination": [records["urn"]]})
     reported: list[str] = []
-    judge_buckets(StackValidationArgs([records, policy_resource(FLOW_LOG, "flow-log", logDestination=[records])], {}),
+    judge_buckets(StackValidationArgs(policy_resources([records, flow_log]), {}),
                   lambda message, urn=None: reported.append(message), LIFECYCLE, lambda parts: None)
     assert reported == []

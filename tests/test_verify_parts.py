@@ -26,9 +26,9 @@ from moto import mock_aws
 from config.settings import settings_from_stack_file
 from flowlogs.fields import DEFAULT_FIELDS
 from flowlogs.records import parse_record
-from tests.moto_server import LOOPBACK
+from tests.moto_server import LOOPBACK, free_port
 from tests.conftest import stack_file
-from tests.test_verify import HOSTS, REGION, WEB, Terminal, lab_stack_file, lab_traffic, line, loopback_only_network  # noqa: F401
+from tests.test_verify import HOSTS, REGION, WEB, Terminal, lab_stack_file, lab_traffic, line, loopback_only_network, with_host  # noqa: F401
 from tools import verify
 from tools.flow_source import SourceError
 from tools.verify import (DROPPED_PORT, HTTP_PORT, SSH_PORT, TIMED_OUT, Host, Observation, ProbeResult, Prober,
@@ -241,11 +241,8 @@ def test_a_long_error_is_quoted_to_300_characters(tmp_path):
 
 
 
-def outputs_with(*, host: int = 0, **changes: object) -> dict:
-    """The lab's outputs with one host's entry changed (or, given `host=-1`, the document itself)."""
-    document = {"region": REGION, "logGroupName": "/vpc-flow-logs/lab", "hosts": [dict(h) for h in HOSTS]}
-    (document if host < 0 else document["hosts"][host]).update(changes)
-    return document
+# The lab's outputs, as `pulumi stack output --json` prints them.
+LAB_OUTPUTS = with_host(0)
 
 
 REFUSED_OUTPUTS = {
@@ -253,22 +250,22 @@ REFUSED_OUTPUTS = {
     "no destination": ({"region": REGION, "hosts": HOSTS},
                        "outputs.json lacks logGroupName (or flowLogBuckets): is the stack deployed (pulumi up)?"),
     "nothing at all": ({"logGroupName": "/g"}, "outputs.json lacks region, hosts: is the stack deployed (pulumi up)?"),
-    "region": (outputs_with(host=-1, region=7), "outputs.json.region = 7 is not a string"),
-    "group type": (outputs_with(host=-1, logGroupName=["/g"]), 'outputs.json.logGroupName = ["/g"] is not a string'),
-    "group name": (outputs_with(host=-1, logGroupName="no spaces"),
+    "region": ({**LAB_OUTPUTS, "region": 7}, "outputs.json.region = 7 is not a string"),
+    "group type": ({**LAB_OUTPUTS, "logGroupName": ["/g"]}, 'outputs.json.logGroupName = ["/g"] is not a string'),
+    "group name": ({**LAB_OUTPUTS, "logGroupName": "no spaces"},
                    'outputs.json: logGroupName = "no spaces" is not a CloudWatch Logs group name'),
-    "shared name": (outputs_with(host=1, name="lab-web-0"),
+    "shared name": (with_host(1, name="lab-web-0"),
                     'outputs.json: hosts[0] and hosts[1] have the same name "lab-web-0"; each host needs its own'),
-    "link-local": (outputs_with(publicIp="169.254.169.254"),
+    "link-local": (with_host(0, publicIp="169.254.169.254"),
                    'outputs.json: hosts[0].publicIp = "169.254.169.254" is link-local: no EC2 host is reached there'),
-    "no interface": (outputs_with(networkInterfaceId=""),
+    "no interface": (with_host(0, networkInterfaceId=""),
                      "outputs.json: hosts[0].networkInterfaceId is missing: it should be a non-empty string"),
-    "zone": (outputs_with(host=1, availabilityZone=3), "outputs.json: hosts[1].availabilityZone = 3 is not a string"),
-    "buckets list": (outputs_with(host=-1, flowLogBuckets=["records"]),
+    "zone": (with_host(1, availabilityZone=3), "outputs.json: hosts[1].availabilityZone = 3 is not a string"),
+    "buckets list": ({**LAB_OUTPUTS, "flowLogBuckets": ["records"]},
                      'outputs.json: flowLogBuckets = ["records"] is not an object of bucket names'),
-    "bucket number": (outputs_with(host=-1, flowLogBuckets={"s3": 5}),
+    "bucket number": ({**LAB_OUTPUTS, "flowLogBuckets": {"s3": 5}},
                       'outputs.json: flowLogBuckets = {"s3": 5} is not an object of bucket names'),
-    "bucket empty": (outputs_with(host=-1, flowLogBuckets={"s3": ""}),
+    "bucket empty": ({**LAB_OUTPUTS, "flowLogBuckets": {"s3": ""}},
                      'outputs.json: flowLogBuckets = {"s3": ""} is not an object of bucket names'),
 }
 
@@ -282,7 +279,7 @@ def test_malformed_outputs_are_refused_word_for_word(document, message):
 
 def test_a_refusal_of_an_outputs_file_names_the_file(tmp_path):
     path = tmp_path / "outputs.json"
-    path.write_text(json.dumps(outputs_with(host=-1, region="Tokyo")), encoding="utf-8")
+    path.write_text(json.dumps({**LAB_OUTPUTS, "region": "Tokyo"}), encoding="utf-8")
     with pytest.raises(VerifyError) as raised:
         read_outputs("lab", path)
     assert str(raised.value) == f'{path}: region = "Tokyo" is not an AWS region such as ap-northeast-1'
@@ -297,13 +294,13 @@ def pulumi_cli_printing(stdout: str, calls: list[dict]) -> Callable[..., subproc
 
 def test_the_pulumi_cli_is_run_for_its_text_without_raising_on_failure():
     calls: list[dict] = []
-    read_outputs("lab", None, run=pulumi_cli_printing(json.dumps(outputs_with()), calls))
+    read_outputs("lab", None, run=pulumi_cli_printing(json.dumps(LAB_OUTPUTS), calls))
     assert calls == [{"command": ["pulumi", "stack", "output", "--json", "-s", "lab"],
                       "capture_output": True, "text": True, "check": False}]
 
 
 def test_a_refusal_of_the_clis_outputs_names_the_command():
-    run = pulumi_cli_printing(json.dumps(outputs_with(host=-1, region="Tokyo")), [])
+    run = pulumi_cli_printing(json.dumps({**LAB_OUTPUTS, "region": "Tokyo"}), [])
     with pytest.raises(VerifyError) as raised:
         read_outputs("lab", None, run=run)
     assert str(raised.value) == ('pulumi stack output --json -s lab: region = "Tokyo" is not an AWS region '
@@ -494,11 +491,7 @@ def test_a_name_beyond_the_pages_first_64_kib_is_not_read():
 
 
 def test_a_refused_page_is_a_failed_probe_of_port_80():
-    closed = socket.socket()
-    closed.bind((LOOPBACK, 0))
-    port = closed.getsockname()[1]
-    closed.close()  # nothing listens there now, so the connect is refused
-    prober = Prober(ports={"lab-web-0": {HTTP_PORT: port}}, loopback_only=True)
+    prober = Prober(ports={"lab-web-0": {HTTP_PORT: free_port()}}, loopback_only=True)
     result = finished_within(10, lambda: prober.http_page(Host("lab-web-0", "eni-0", public_ip=LOOPBACK)))
     assert (result.host, result.port, result.ok) == ("lab-web-0", HTTP_PORT, False), result
     assert result.outcome.startswith("failed: ") and "refused" in result.outcome, result
@@ -806,7 +799,7 @@ def test_an_s3_only_stack_reads_its_bucket_in_the_stacks_region(aws_env, monkeyp
 
 def test_an_outputs_file_is_read_as_utf8_whatever_the_locale(tmp_path, monkeypatch):
     path = tmp_path / "outputs.json"
-    path.write_text(json.dumps(outputs_with(name="web-café"), ensure_ascii=False), encoding="utf-8")
+    path.write_text(json.dumps(with_host(0, name="web-café"), ensure_ascii=False), encoding="utf-8")
     # What a Latin-1 locale would make of a file opened without an encoding.
     monkeypatch.setattr(io, "text_encoding", lambda encoding, stacklevel=2: encoding or "latin-1")
     assert read_outputs("lab", path).hosts[0].name == "web-café"
