@@ -51,9 +51,10 @@ test: $(STAMP)
 	$(PYTHON) -m pytest -n 2 --dist loadfile
 
 # The Go-built CLI and engine (make pulumi-cli) on throwaway state, with moto on 127.0.0.1 only;
-# not part of `make test`.
+# not part of `make test`. Two workers, one module or stack class each at a time: each stack's
+# scenarios share one deployed copy on a moto server of its own.
 e2e: $(STAMP) pulumi-cli rehearsal-provider
-	$(PYTHON) -m pytest tests/e2e
+	$(PYTHON) -m pytest tests/e2e -n 2 --dist loadscope
 
 verify: $(STAMP)
 	$(PYTHON) -m tools.verify --stack $(or $(STACK),lab) $(if $(OUTPUTS),--outputs $(OUTPUTS),) \

@@ -20,13 +20,12 @@ import pulumi
 
 from config.limits import (SECRET_PLACEHOLDER, check_alarm_window, check_distinct_cidrs,
                            check_distinct_emails, check_ingress_rule_count, check_instance_type, check_ssh_public_key,
-                           check_tags, hide_nested_secrets, refuse, shown)
-from config.stack_file import read_stack_config
+                           check_tags, refuse, shown)
+from config.project import resolve_stack_config, stack_file_of, stack_name_of
 from flowlogs.fields import (KNOWN_FIELDS, TRANSIT_GATEWAY_FIELDS, VPC_FIELDS, LogFormatError, fields_outside,
                              parse_log_format)
 
 PROJECT = "vpc-flow-logs"
-CONFIG_DIR = Path(__file__).resolve().parent
 
 TRAFFIC_TYPES = ("ALL", "ACCEPT", "REJECT")
 AGGREGATION_INTERVALS = (60, 600)
@@ -480,12 +479,23 @@ def _targets_fit(targets: tuple[FlowLogTarget, ...], log_fields: tuple[str, ...]
                         + ", ".join(wrong))
 
 
+def _declared_default(key: str) -> str | None:
+    """The text the CLI hands the program for `key` when a stack leaves it unset (Pulumi.yaml's default)."""
+    default = CONFIG_KEYS[key][2]
+    if isinstance(default, bool):
+        return "true" if default else "false"
+    return None if default is None else str(default)
+
+
 def _lab_keys_absent(reader: _Reader) -> None:
     for key in LAB_ONLY_KEYS:
         value = reader.raw(key)
-        if value is not None:
+        # The CLI applies Pulumi.yaml's defaults to every stack: a default configures nothing.
+        default = _declared_default(key)
+        if value is not None and value != default:
             raise refuse(key, SECRET_PLACEHOLDER if key == "sshPublicKey" else value,
-                        "unset when lab is false: it configures the lab's network and hosts, which are not created")
+                        f"unset{f' or {default}' if default else ''} when lab is false: it configures the lab's "
+                        "network and hosts, which are not created")
 
 
 # The project's config keys: type, description and default, as Pulumi.yaml declares them.
@@ -635,50 +645,19 @@ def secrets_kept(settings: Settings, is_secret: Callable[[str], bool]) -> Settin
 
 
 def config_from_stack_file(path: Path) -> dict[str, str]:
-    """A stack file's config as the CLI hands it to the program: `ns:key` -> string.
+    """A stack file's config exactly as the CLI hands it to the program: `ns:key` -> string.
 
-    Objects and lists become JSON, as Pulumi passes them; `secure:` values are never
-    decrypted: they become SECRET_PLACEHOLDER.
+    Pulumi.yaml's defaults are applied, objects and lists become Go's JSON, and `secure:` values
+    are never decrypted: they become SECRET_PLACEHOLDER.
     """
-    config = _stack_file_config(path)
-    return {_qualified(key): _as_config_string(value) for key, value in config.items()}
+    return dict(resolve_stack_config(path).values)
 
 
 def secret_keys_of_stack_file(path: Path) -> list[str]:
-    """Keys whose values are `secure:` in a stack file."""
-    return [_qualified(key) for key, value in _stack_file_config(path).items() if hide_nested_secrets(value)[1]]
-
-
-def _stack_file_config(path: Path) -> dict[str, Any]:
-    return read_stack_config(path)
-
-
-def stack_file_of(stack: str) -> Path:
-    """`config/Pulumi.lab.yaml` for `lab`, wherever the tool runs from."""
-    return CONFIG_DIR / f"Pulumi.{stack}.yaml"
-
-
-def stack_name_of(path: Path) -> str:
-    """`lab` for `Pulumi.lab.yaml`."""
-    match = re.fullmatch(r"Pulumi\.(.+)\.ya?ml", path.name)
-    if not match:
-        raise pulumi.RunError(f"{path}: a stack file is named Pulumi.<stack>.yaml")
-    return match.group(1)
+    """Keys whose values are `secure:` (or hold one) in a stack file."""
+    return list(resolve_stack_config(path).secret_keys)
 
 
 def settings_from_stack_file(path: Path) -> Settings:
     """Settings for a stack file, without the Pulumi engine (for the tools)."""
     return settings_from_config(stack_name_of(path), config_from_stack_file(path))
-
-
-def _qualified(key: str) -> str:
-    return key if ":" in key else f"{PROJECT}:{key}"
-
-
-def _as_config_string(value: Any) -> str:
-    value, _ = hide_nested_secrets(value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return json.dumps(value)

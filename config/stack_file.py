@@ -2,9 +2,9 @@
 
 The CLI parses `Pulumi.<stack>.yaml` with Go's yaml.v3, which follows YAML 1.2: `yes`, `on` and
 `1:00` are strings, not a bool and 60; dates stay strings; there are no sexagesimal numbers.
-A config value that is a single scalar reaches the program as its own text, exactly as written.
-Inside lists and objects, plain scalars are typed as yaml.v3 types them (ints in Go's base-0
-syntax, floats, true/false, null) and the value is passed on as JSON.
+A plain scalar is typed as yaml.v3 types it (ints in Go's base-0 syntax, floats, true/false,
+null) and reaches the program as Go's JSON writes it; a quoted one arrives as written. A list or
+an object reaches the program as JSON, keys sorted (`go_json`).
 
 The file is read from PyYAML's event stream, without recursion, so that every input ends in a
 `pulumi.RunError` and never in a traceback: invalid UTF-8, explicit tags (`!!binary`, `!!set`,
@@ -15,6 +15,8 @@ is refused after reading its few events, not after expanding it).
 
 from __future__ import annotations
 
+import decimal
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -47,6 +49,10 @@ _UINT64_MAX = 2**64 - 1
 
 class _Refused(Exception):
     """A stack file the CLI would not read, or that this project will not read."""
+
+
+class StackFileError(pulumi.RunError):
+    """A stack or project file that cannot be read; the message names the file once."""
 
 
 def _go_int(text: str) -> int | None:
@@ -92,6 +98,70 @@ def _go_float(text: str, original: str) -> Any:
     return original if math.isinf(value) else value
 
 
+def _json_float(number: float) -> str:
+    """A float64 as Go's encoding/json writes it: shortest digits, exponent only below 1e-6 or from 1e21."""
+    if number == 0:
+        # The CLI writes the stack back as YAML and reads it again: -0.0 comes back as the integer 0.
+        return "0"
+    if 1e-6 <= abs(number) < 1e21:
+        text = format(decimal.Decimal(repr(number)), "f")
+        return text.rstrip("0").rstrip(".") if "." in text else text
+    sign, digits, exponent = decimal.Decimal(repr(number)).normalize().as_tuple()
+    mantissa = "".join(map(str, digits))
+    power = exponent + len(mantissa) - 1
+    head = mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
+    # 'e' with two exponent digits at least, then Go trims the zero of e-07 (but not of e+07).
+    written = f"{abs(power):02d}"
+    if power < 0 and len(written) == 2 and written[0] == "0":
+        written = written[1:]
+    return f"{'-' if sign else ''}{head}e{'-' if power < 0 else '+'}{written}"
+
+
+# Characters Go's json.Marshal escapes that Python's json.dumps keeps (HTML-safe output).
+_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
+def go_json(value: Any) -> str:
+    """`json.Marshal` of a config value: map keys sorted, no spaces, HTML characters escaped."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{go_json(key)}:{go_json(value[key])}" for key in sorted(value)) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(go_json(item) for item in value) + "]"
+    if isinstance(value, str):
+        text = json.dumps(value, ensure_ascii=False)
+        return "".join(_GO_ESCAPES.get(char, char) for char in text)
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float):
+        return _json_float(value)
+    return str(value)
+
+
+# A plain scalar yaml.v3 may read as a timestamp (four digits and a dash first, then a date).
+_TIMESTAMP_LIKE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+
+
+def config_scalar(text: str, plain: bool) -> str:
+    """A scalar right under `config:` as the program receives it.
+
+    A quoted scalar arrives as written. A plain one is typed as yaml.v3 types it and written back
+    as Go's JSON: `0x10` arrives as 16, `True` as true, `60.0` as 60, `1_000` as 1000, null as empty.
+    """
+    if not plain:
+        return text
+    value = resolve_plain(text)
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        if _TIMESTAMP_LIKE.match(text):
+            # The CLI turns an unquoted date into a Go time ("2024-01-01 00:00:00 +0000 UTC").
+            raise _Refused(f"{text[:40]} is an unquoted date, which the CLI rewrites as a Go timestamp; quote it")
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _Refused(f"{text[:40]} is not a finite number, which the CLI cannot read; quote it")
+    return go_json(value)
+
+
 @dataclass
 class _Node:
     """A mapping or sequence being built, with its expanded size so far."""
@@ -108,7 +178,7 @@ def _events(path: Path) -> Iterator[yaml.Event]:
     try:
         data = path.read_bytes()
     except OSError as error:
-        raise _Refused(f"cannot read the stack file: {error.strerror}") from None
+        raise _Refused(error.strerror) from None
     if len(data) > MAX_BYTES:
         raise _Refused(f"the stack file is {len(data)} bytes; stack files are at most {MAX_BYTES}")
     try:
@@ -119,8 +189,11 @@ def _events(path: Path) -> Iterator[yaml.Event]:
     return yaml.parse(text, Loader=yaml.SafeLoader)
 
 
-def _document(path: Path) -> Any:
-    """The first YAML document of the file, built from its events."""
+def _document(path: Path, config_scalars_as_text: bool = True) -> Any:
+    """The first YAML document of the file, built from its events.
+
+    With `config_scalars_as_text` (stack files), a scalar right under `config:` is kept as its text.
+    """
     stack: list[_Node] = []
     anchors: dict[str, tuple[Any, int]] = {}
     total = 0  # values in the document, each alias counted as the values it stands for
@@ -198,11 +271,13 @@ def _document(path: Path) -> Any:
             place(value, size, is_scalar=not isinstance(value, (dict, list)), text=f"*{event.anchor}")
         elif isinstance(event, yaml.ScalarEvent):
             plain = event.style is None and event.implicit[0]
-            at_config_value = (len(stack) == 2 and isinstance(stack[-1].value, dict) and stack[-1].has_key
+            at_config_value = (config_scalars_as_text and len(stack) == 2 and isinstance(stack[-1].value, dict) and stack[-1].has_key
                                and stack[0].key == "config")
             if at_config_value:
-                # A config value that is one scalar reaches the program as its text (null as "").
-                value = "" if plain and _FIXED.get(event.value, 0) is None else event.value
+                try:
+                    value = config_scalar(event.value, plain)
+                except _Refused as error:
+                    raise _Refused(f"{here()}: {error}") from None
             else:
                 value = resolve_plain(event.value) if plain else event.value
             if event.anchor is not None:
@@ -229,19 +304,20 @@ def _document(path: Path) -> Any:
     return result
 
 
-def _refuse(path: Path, error: Exception) -> pulumi.RunError:
-    return pulumi.RunError(f"{path}: cannot read the stack file: {error}")
+def read_yaml_file(path: Path, what: str, config_scalars_as_text: bool = True) -> Any:
+    """The file's first document as yaml.v3 reads it, or a `StackFileError` naming the file once."""
+    try:
+        return _document(path, config_scalars_as_text)
+    except _Refused as error:
+        raise StackFileError(f"{path}: cannot read the {what}: {error}") from None
 
 
 def read_stack_config(path: Path) -> dict[str, Any]:
     """The stack file's `config` mapping: `ns:key` -> a string, or the list/object written there."""
-    try:
-        document = _document(path)
-    except _Refused as error:
-        raise _refuse(path, error) from None
+    document = read_yaml_file(path, "stack file")
     config = document.get("config") if isinstance(document, dict) else None
     if not isinstance(config, dict):
-        raise pulumi.RunError(f"{path}: expected a top-level 'config' mapping")
+        raise StackFileError(f"{path}: expected a top-level 'config' mapping")
     return config
 
 

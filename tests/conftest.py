@@ -12,14 +12,15 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from config.settings import CONFIG_DIR, config_from_stack_file, stack_name_of  # noqa: E402
+from config.project import load_project  # noqa: E402
+from config.settings import config_from_stack_file, stack_name_of  # noqa: E402
 from config.settings import stack_file_of as stack_file  # noqa: E402
 from tests.policy_fixtures import PACK  # noqa: E402
 from tests.policy_in_process import InProcessPack  # noqa: E402
 from tools.analyzer import PolicyPackSession  # noqa: E402
 from tools.render import Rendering, render_stack_file  # noqa: E402
 
-STACK_FILES = sorted(CONFIG_DIR.glob("Pulumi.*.yaml"))
+STACK_FILES = sorted(load_project().stack_file("*").parent.glob("Pulumi.*.yaml"))
 STACKS = [stack_name_of(path) for path in STACK_FILES]
 # `make mutation` runs the tests from a copy of the repo (mutants/), one level deeper, and says where it is.
 SHARED_REFERENCE = Path(os.environ.get("VPC_FLOW_LOGS_SHARED_REFERENCE") or REPO_ROOT.parent / "shared" / "reference")

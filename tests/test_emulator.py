@@ -30,6 +30,7 @@ from components.web_servers import AL2023_AMI_PARAMETER, HTTP_PORT, SSH_PORT, am
 from config.settings import Settings, config_from_stack_file, settings_from_stack_file
 from flowlogs.fields import DEFAULT_FIELDS
 from tests.conftest import stack_file
+from tests.existing_networks import create_existing_networks
 from tools.emulator import NOT_IN_MOTO, QUERY_DEFINITION, MotoMocks, create_flow_logs_request
 from tools.render import Rendering, render, render_stack_file
 
@@ -74,24 +75,11 @@ def _deploy(stack: str) -> Deployment:
     return Deployment(settings, render_stack_file(stack_file(stack), mocks), mocks)
 
 
-def _existing_networks(region: str) -> list[dict[str, Any]]:
-    """What `audit` logs, created first as the networks people already run: two VPCs (audit's
-    documentation ids stand for them), one tagged for its vpcTags target, a subnet and an ENI."""
-    ec2 = boto3.client("ec2", region_name=region)
-    first, second = (ec2.create_vpc(CidrBlock=cidr)["Vpc"]["VpcId"] for cidr in ("10.40.0.0/16", "10.41.0.0/16"))
-    ec2.create_vpc(CidrBlock="10.42.0.0/16", TagSpecifications=[
-        {"ResourceType": "vpc", "Tags": [{"Key": "Team", "Value": "payments"}]}])
-    subnet = ec2.create_subnet(VpcId=first, CidrBlock="10.40.1.0/24")["Subnet"]["SubnetId"]
-    eni = ec2.create_network_interface(SubnetId=subnet)["NetworkInterface"]["NetworkInterfaceId"]
-    return [{"vpcId": first}, {"vpcId": second}, {"vpcTags": {"Team": "payments"}}, {"subnetId": subnet},
-            {"eniId": eni}]
-
-
 def _deploy_audit() -> Deployment:
     path = stack_file("audit")
     settings = settings_from_stack_file(path)
     config = {**config_from_stack_file(path),
-              "vpc-flow-logs:flowLogTargets": json.dumps(_existing_networks(settings.region))}
+              "vpc-flow-logs:flowLogTargets": json.dumps(create_existing_networks(boto3.client("ec2", region_name=settings.region)))}
     mocks = MotoMocks(settings.region)
     return Deployment(settings, render("audit", config, mocks=mocks), mocks)
 

@@ -220,11 +220,18 @@ def test_lab_false_with_a_target_is_valid():
     assert [t.resource_id for t in settings.flow_log_targets] == ["vpc-0123456789abcdef0"]
 
 
-@pytest.mark.parametrize("key, value", [("vpcCidr", "10.0.0.0/16"), ("instanceType", "t3.micro"),
-                                        ("sshAllowedCidrs", ["203.0.113.0/24"])])
+@pytest.mark.parametrize("key, value", [("vpcCidr", "10.0.0.0/16"), ("instanceType", "t3.small"),
+                                        ("publicHosts", "false"), ("sshAllowedCidrs", ["203.0.113.0/24"])])
 def test_lab_only_key_is_refused_without_the_lab(key, value):
     message = refused(**{**AUDIT, key: value})
     assert f"vpc-flow-logs:{key}" in message and "lab is false" in message
+
+
+@pytest.mark.parametrize("key, default", [("instanceType", "t3.micro"), ("publicHosts", "true"), ("vpcCidr", "")])
+def test_lab_only_key_at_its_project_default_is_accepted_without_the_lab(key, default):
+    """The CLI hands every stack Pulumi.yaml's defaults, so a stack with lab false receives them too."""
+    settings = settings_from_config("audit", with_values(**{**AUDIT, key: default}))
+    assert not settings.lab, f"{key} = {default!r}"
 
 
 def test_lab_false_needs_a_target():

@@ -31,11 +31,25 @@ def refusal(tmp_path: Path, text: str | bytes) -> str:
 
 # YAML 1.2, as Go's yaml.v3 reads it
 
-@pytest.mark.parametrize("text", ["yes", "no", "on", "off", "y", "1:00", "2024-01-01", "2001-12-14t21:59:43.10-05:00",
-                                  "0x10", "010", "1e400", ".inf", "1_000"])
-def test_a_config_scalar_reaches_the_program_as_written(tmp_path, text):
+@pytest.mark.parametrize("text", ["yes", "no", "on", "off", "y", "1:00", "1e400", "'0x10'", "t3.micro"])
+def test_a_config_string_reaches_the_program_as_written(tmp_path, text):
     config = config_from_stack_file(write(tmp_path, f"config:\n  vpc-flow-logs:instanceType: {text}\n"))
-    assert config["vpc-flow-logs:instanceType"] == text, text
+    assert config["vpc-flow-logs:instanceType"] == text.strip("'"), text
+
+
+@pytest.mark.parametrize("text, received", [("0x10", "16"), ("010", "8"), ("1_000", "1000"), ("60.0", "60"),
+                                            ("True", "true"), ("FALSE", "false"), ("1e3", "1000"),
+                                            ("9999999999999999999999", "1e+22"), ("-0.0", "0")])
+def test_a_plain_config_number_or_boolean_reaches_the_program_as_go_json_writes_it(tmp_path, text, received):
+    """What the engine hands the program (tests/e2e/test_config_parity.py holds it to the real CLI)."""
+    config = config_from_stack_file(write(tmp_path, f"config:\n  vpc-flow-logs:instanceType: {text}\n"))
+    assert config["vpc-flow-logs:instanceType"] == received, text
+
+
+@pytest.mark.parametrize("text", ["2024-01-01", "2001-12-14t21:59:43.10-05:00", ".inf", "-.inf", ".nan"])
+def test_a_plain_config_scalar_the_cli_rewrites_or_cannot_read_is_refused(tmp_path, text):
+    message = refusal(tmp_path, f"config:\n  vpc-flow-logs:instanceType: {text}\n")
+    assert "config.vpc-flow-logs:instanceType" in message and "quote it" in message, message
 
 
 def test_an_empty_config_value_is_unset(tmp_path):

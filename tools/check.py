@@ -18,6 +18,7 @@ from typing import Sequence
 
 import pulumi
 
+from config.stack_file import StackFileError
 from tools.analyzer import PolicyPackError, PolicyPackSession, Violation, load_policy_config
 from tools.render import PROJECT_ROOT, ROOT_STACK_TYPE, Registration, Rendering, render_stack_file
 
@@ -105,6 +106,9 @@ def check(path: Path) -> tuple[int, Rendering | None, list[Violation]]:
     """Exit code, rendering and violations for one stack file."""
     try:
         rendering = render_stack_file(path)
+    except StackFileError as error:  # it names the file already
+        print(error, file=sys.stderr)
+        return EXIT_CONFIG, None, []
     except pulumi.RunError as error:
         print(f"{path}: {error}", file=sys.stderr)
         return EXIT_CONFIG, None, []

@@ -24,8 +24,8 @@ from pulumi.runtime.settings import SETTINGS, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from config.settings import PROJECT, SECRET_PLACEHOLDER, config_from_stack_file, secret_keys_of_stack_file, \
-    settings_from_config, stack_name_of
+from config.project import resolve_stack_config
+from config.settings import PROJECT, SECRET_PLACEHOLDER, settings_from_config
 from tools.emulator import partition_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -258,5 +258,7 @@ def render(stack: str, config: Mapping[str, str], secret_keys: Sequence[str] = (
 
 
 def render_stack_file(path: Path, mocks: Optional[pulumi_mocks.Mocks] = None) -> Rendering:
-    """Render the program for a `Pulumi.<stack>.yaml`, never decrypting its secrets."""
-    return render(stack_name_of(path), config_from_stack_file(path), secret_keys_of_stack_file(path), mocks)
+    """Render the program for a `Pulumi.<stack>.yaml` with the config the CLI would hand it, never
+    decrypting its secrets."""
+    config = resolve_stack_config(path)
+    return render(config.stack, dict(config.values), config.secret_keys, mocks)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator, Mapping
 from urllib.request import Request, urlopen
 
 import pytest
 import yaml
 
+from config.project import resolve_stack_config, stack_file_of
 from tests.e2e.engine import PULUMI, REPO_ROOT, TOOLS_BIN, Engine, copy_project
 from tests.moto_server import running_moto_server
 from tools.emulator import require_loopback
@@ -49,18 +51,34 @@ def moto_endpoint() -> Iterator[str]:
         yield url
 
 
-def local_stack_engine(work_dir: Path, moto_url: str) -> Engine:
-    """The CLI on a copy of this project whose `local` stack sends every AWS call to `moto_url`."""
+def provider_settings_for(moto_url: str) -> dict[str, Any]:
+    """The `local` stack's aws provider settings (every endpoint, path-style S3, no AWS checks),
+    with each endpoint pointed at `moto_url`."""
+    local = resolve_stack_config(stack_file_of("local")).values
+    settings: dict[str, Any] = {key: value for key, value in local.items()
+                                if key.startswith("aws:") and key not in ("aws:region", "aws:endpoints")}
+    settings["aws:endpoints"] = [{service: require_loopback(moto_url) for entry in json.loads(local["aws:endpoints"])
+                                  for service in entry}]
+    return settings
+
+
+def stack_engine(work_dir: Path, moto_url: str, stack: str, changes: Mapping[str, Any] | None = None) -> Engine:
+    """The CLI on a copy of this project whose `stack` sends every AWS call to `moto_url`, with
+    `changes` (`ns:key` -> value) written into the copy of its stack file."""
     project = copy_project(REPO_ROOT, work_dir / "project",
                            ignore=(".*", "tests", "tools", "*.md", "Makefile", "pytest.ini"))
-    stack_file = project / "config" / "Pulumi.local.yaml"
-    stack = yaml.safe_load(stack_file.read_text())
-    stack["config"]["aws:endpoints"] = [{service: moto_url for entry in stack["config"]["aws:endpoints"]
-                                         for service in entry}]
-    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
+    stack_file = project / stack_file_of(stack).relative_to(REPO_ROOT)
+    document = yaml.safe_load(stack_file.read_text())
+    document["config"].update({**provider_settings_for(moto_url), **(changes or {})})
+    stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
     engine = Engine(project, work_dir / "engine")
-    engine.run("stack", "init", "local")
+    engine.run("stack", "init", stack)
     return engine
+
+
+def local_stack_engine(work_dir: Path, moto_url: str) -> Engine:
+    """The CLI on a copy of this project whose `local` stack sends every AWS call to `moto_url`."""
+    return stack_engine(work_dir, moto_url, "local")
 
 
 @pytest.fixture
