@@ -15,6 +15,7 @@ its metastore under the very names Glue holds (`projection.year.range`, ...).
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import re
@@ -29,7 +30,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -72,8 +73,10 @@ TRINO_TYPES = {"int": "integer", "bigint": "bigint", "string": "varchar"}
 # Glue declares every partition key a string.
 PARTITION_TYPE = "varchar"
 # How each `projection.<column>.<suffix>` table parameter is written as a Trino column property.
-COLUMN_PROPERTIES = {"type": ("partition_projection_type", "text"), "values": ("partition_projection_values", "list"),
-                     "range": ("partition_projection_range", "list"), "digits": ("partition_projection_digits", "number"),
+COLUMN_PROPERTIES = {"type": ("partition_projection_type", "text"),
+                     "values": ("partition_projection_values", "list"),
+                     "range": ("partition_projection_range", "list"),
+                     "digits": ("partition_projection_digits", "number"),
                      "interval": ("partition_projection_interval", "number"),
                      "interval.unit": ("partition_projection_interval_unit", "text"),
                      "format": ("partition_projection_format", "text")}
@@ -105,7 +108,8 @@ def _property_value(value: str, kind: str) -> str:
     return sql_text(value)
 
 
-def trino_properties(parameters: dict[str, str], keys: Sequence[str]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+def trino_properties(parameters: dict[str, str],
+                     keys: Sequence[str]) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """Glue table parameters as Trino's (table properties, column properties by partition key), SQL-valued.
 
     Trino writes them back into its metastore under the Glue names; a parameter it has no
@@ -251,9 +255,10 @@ class TrinoEngine:
         self.url = f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         self.catalog, self.schema = catalog, schema
         auth = trino.auth.BasicAuthentication(parts.username, parts.password) if parts.password else None
-        self._connection = trino.dbapi.connect(
-            host=parts.hostname, port=parts.port or (443 if parts.scheme == "https" else 80), http_scheme=parts.scheme,
-            user=user or parts.username or USER, auth=auth, catalog=catalog, schema=schema)
+        self._options = {"host": parts.hostname, "port": parts.port or (443 if parts.scheme == "https" else 80),
+                         "http_scheme": parts.scheme, "user": user or parts.username or USER, "auth": auth,
+                         "catalog": catalog}
+        self._connection = trino.dbapi.connect(**self._options, schema=schema)
 
     def rows(self, sql: str) -> list[dict[str, Any]]:
         """Run one statement; its rows (a statement without a result gives Trino's one-row answer)."""
@@ -267,6 +272,10 @@ class TrinoEngine:
             raise TrinoError(f"Trino at {self.url} refused the statement: {error.message}") from None
         except (trino.exceptions.TrinoQueryError, trino.exceptions.HttpError, OSError) as error:
             raise TrinoError(f"Trino at {self.url}: {error}") from None
+        except (KeyboardInterrupt, SystemExit):
+            with suppress(Exception):
+                cursor.cancel()  # a cluster named by URL would otherwise run the query on
+            raise
         finally:
             cursor.close()
         columns = [column[0] for column in cursor.description or ()]
@@ -274,14 +283,11 @@ class TrinoEngine:
 
     def in_schema(self, schema: str) -> "TrinoEngine":
         """The same cluster, with unqualified names (`flow_logs`) resolved in another schema."""
-        clone = object.__new__(TrinoEngine)
-        clone.url, clone.catalog, clone.schema = self.url, self.catalog, schema
-        connection = self._connection
         import trino
 
-        clone._connection = trino.dbapi.connect(
-            host=connection.host, port=connection.port, http_scheme=connection.http_scheme, user=connection.user,
-            auth=connection.auth, catalog=self.catalog, schema=schema)
+        clone = copy.copy(self)
+        clone.schema = schema
+        clone._connection = trino.dbapi.connect(**self._options, schema=schema)
         return clone
 
     def create_flow_logs_table(self, location: str | Path, fields: Sequence[str], layout: DeliveryLayout) -> str:
@@ -333,8 +339,9 @@ def find_java() -> Path:
     if explicit:
         version = java_version(Path(explicit))
         if version is None or version < MINIMUM_JAVA:
-            raise TrinoError(f"TRINO_JAVA_HOME={explicit} is {'no JDK' if version is None else 'Java ' + _dotted(version)}"
-                             f"; Trino {TRINO_VERSION} needs Java {wanted} or later")
+            what = "no JDK" if version is None else f"Java {_dotted(version)}"
+            raise TrinoError(f"TRINO_JAVA_HOME={explicit} is {what}; "
+                             f"Trino {TRINO_VERSION} needs Java {wanted} or later")
         return Path(explicit) / "bin" / "java"
     homes = [Path(os.environ["JAVA_HOME"])] if os.environ.get("JAVA_HOME") else []
     on_path = shutil.which("java")

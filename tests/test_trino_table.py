@@ -14,7 +14,7 @@ import pytest
 from flowlogs import trino
 from flowlogs.fields import DEFAULT_FIELDS
 from flowlogs.table import partition_keys, projection
-from flowlogs.trino import (TrinoError, create_table_sql, date_view_sql, find_java, installed_server,
+from flowlogs.trino import (TrinoEngine, TrinoError, create_table_sql, date_view_sql, find_java, installed_server,
                             local_layout, location_of, trino_properties)
 from tests.conftest import REPO_ROOT
 from tools.synth import object_folder
@@ -29,8 +29,8 @@ def test_the_module_imports_without_pulumi_or_the_trino_client():
 def test_each_projected_key_gets_the_glue_parameters_as_trino_column_properties():
     keys = partition_keys(True, True)
     table, columns = trino_properties(projection("123456789012", "eu-west-1", "b", "AWSLogs/", True, True), keys)
-    assert columns["year"] == {"partition_projection_type": "'integer'",
-                               "partition_projection_range": "ARRAY['2024', '2099']", "partition_projection_digits": "4"}
+    assert columns["year"] == {"partition_projection_type": "'integer'", "partition_projection_digits": "4",
+                               "partition_projection_range": "ARRAY['2024', '2099']"}
     assert columns["aws_service"] == {"partition_projection_type": "'enum'",
                                       "partition_projection_values": "ARRAY['vpcflowlogs']"}
     assert table["partition_projection_enabled"] == "true" and table["format"] == "'PARQUET'", table
@@ -133,3 +133,11 @@ def test_a_server_not_installed_says_to_run_make_trino(tmp_path):
     with pytest.raises(TrinoError, match="run `make trino` first"):
         installed_server(tmp_path)
 
+
+
+def test_a_clusters_password_stays_out_of_its_name_and_errors():
+    engine = TrinoEngine("https://analyst:s3cret@trino.example.com:8443")
+    assert engine.url == "https://trino.example.com:8443"
+    with pytest.raises(TrinoError) as error:
+        TrinoEngine("ftp://analyst:s3cret@trino.example.com")
+    assert "s3cret" not in str(error.value) and "is not http(s)://host[:port]" in str(error.value)

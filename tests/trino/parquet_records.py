@@ -74,6 +74,6 @@ def write_records(out: Path, fields: Sequence[str], hours: Sequence[int], *, hiv
         columns = {pattern_name(field): [_value(field, record, rng) for record in records] for field in fields}
         folder = out / object_folder(hour, hive, per_hour)
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(pa.table(columns, schema=schema), folder / f"{ACCOUNT}_vpcflowlogs_{REGION}_{hour:04d}.log.parquet",
-                       compression="gzip")
+        target = folder / f"{ACCOUNT}_vpcflowlogs_{REGION}_{hour:04d}.log.parquet"
+        pq.write_table(pa.table(columns, schema=schema), target, compression="gzip")
     return out / "AWSLogs"

@@ -57,8 +57,12 @@ def test_trino_and_duckdb_return_the_same_rows_for_every_query(datasets, layout,
 
 def test_every_record_is_read_once(datasets):
     folder, engine = datasets[("hive-per-hour", "default-format")]
-    (row,) = engine.rows("SELECT count(*) AS records, count(DISTINCT \"$path\") AS files FROM flow_logs")
-    assert row == {"records": 400 * len(HOURS), "files": len(HOURS)}, folder
+    assert engine.rows("SELECT count(*) AS records FROM flow_logs") == [{"records": 400 * len(HOURS)}], folder
+    # Hidden columns such as $path are the table's, not the view's.
+    files = engine.rows('SELECT "$path" AS path, count(*) AS records FROM flow_logs_projected '
+                        "WHERE year = '2026' AND month = '11' GROUP BY 1 ORDER BY 1")
+    written = sorted(folder.resolve().rglob("*.parquet"))
+    assert files == [{"path": f"local://{path}", "records": 400} for path in written], files
 
 
 def test_a_projected_hour_without_a_folder_reads_as_empty(datasets):
