@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
-
-import pytest
 
 from flowlogs.trino import REPOSITORY
 
@@ -47,8 +45,8 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def _started_command() -> tuple[subprocess.Popen, list[int]]:
-    """The command, once its node answers and its query runs; the node's processes (wrapper and JVM)."""
+def _started_command() -> tuple[subprocess.Popen, list[int], Path]:
+    """The command, once its node answers and its query runs; the node's processes (wrapper, JVM) and folder."""
     command = subprocess.Popen([sys.executable, "-c", COMMAND], cwd=REPOSITORY, stdout=subprocess.PIPE, text=True)
     assert command.stdout is not None
     line = command.stdout.readline()
@@ -56,8 +54,10 @@ def _started_command() -> tuple[subprocess.Popen, list[int]]:
     wrappers = _children(command.pid)
     node = wrappers + [pid for wrapper in wrappers for pid in _children(wrapper)]
     assert len(node) == 2, f"expected the wrapper and the JVM under {command.pid}, found {node}"
+    arguments = Path(f"/proc/{node[1]}/cmdline").read_bytes().decode().split("\0")
+    (data_dir,) = [a.split("=", 1)[1] for a in arguments if a.startswith("-Dnode.data-dir=")]
     time.sleep(2)  # the query is running
-    return command, node
+    return command, node, Path(data_dir).parent
 
 
 def _wait_gone(pids: list[int]) -> list[int]:
@@ -68,26 +68,29 @@ def _wait_gone(pids: list[int]) -> list[int]:
 
 
 def test_ctrl_c_on_a_running_command_leaves_no_trino_process():
-    command, node = _started_command()
+    command, node, folder = _started_command()
     command.send_signal(signal.SIGINT)
     command.wait(GONE_WITHIN_SECONDS)
     assert command.returncode != 0, "the interrupted command claimed success"
     assert _wait_gone(node) == [], f"still running after Ctrl-C: {node}"
+    assert not folder.exists(), f"{folder} was left behind"
 
 
 def test_sigterm_on_a_running_command_leaves_no_trino_process():
-    command, node = _started_command()
+    command, node, folder = _started_command()
     command.send_signal(signal.SIGTERM)
     command.wait(GONE_WITHIN_SECONDS)
     assert command.returncode == 128 + signal.SIGTERM, command.returncode
     assert _wait_gone(node) == [], f"still running after SIGTERM: {node}"
+    assert not folder.exists(), f"{folder} was left behind"
 
 
 def test_a_command_killed_outright_takes_its_node_with_it():
-    command, node = _started_command()
+    command, node, folder = _started_command()
     command.kill()
     command.wait(GONE_WITHIN_SECONDS)
     assert _wait_gone(node) == [], f"still running after SIGKILL of {command.pid}: {node}"
+    shutil.rmtree(folder)  # nothing ran to clean it up
 
 
 def test_the_node_listens_on_loopback_only(trino_engine):
