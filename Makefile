@@ -36,7 +36,7 @@ IN_CLI_MODULE := cd $(CLI_MODULE) &&
 REQUIRE_GO = command -v go >/dev/null || { echo "make pulumi-cli needs Go 1.26 (https://go.dev/dl/); make test and make check do not" >&2; exit 1; }
 PINNED_PULUMI := $(shell sed -n 's/^pulumi==//p' requirements.txt)
 
-.PHONY: check test e2e verify benchmark analyze benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
+.PHONY: check test e2e trino trino-test verify benchmark analyze benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -55,6 +55,15 @@ test: $(STAMP)
 # scenarios share one deployed copy on a moto server of its own.
 e2e: $(STAMP) pulumi-cli rehearsal-provider
 	$(PYTHON) -m pytest tests/e2e -n 2 --dist loadscope
+
+# `make trino`: the Trino server (Maven Central, SHA-256 pinned in flowlogs/trino.py) in the git-ignored
+# .tools/trino/; it needs a JDK 24.0.1 or later to run. `make trino-test` holds Trino's answers to
+# DuckDB's on a node on 127.0.0.1; neither is part of `make test`, which needs no Java.
+trino: $(STAMP)
+	$(PYTHON) -m tools.install_trino
+
+trino-test: $(STAMP) trino
+	$(PYTHON) -m pytest tests/trino
 
 verify: $(STAMP)
 	$(PYTHON) -m tools.verify --stack $(or $(STACK),lab) $(if $(OUTPUTS),--outputs $(OUTPUTS),) \

@@ -16,18 +16,15 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from flowlogs.fields import FIELDS
-from flowlogs.patterns import pattern_name
 from flowlogs.queries import TABLE, build_queries
+# The table's declaration, shared with the Trino engine (flowlogs/trino.py).
+from flowlogs.table import glue_columns, location_template, partition_keys, projection  # noqa: F401
 
-# Glue's names for the Parquet types AWS delivers flow-log fields in.
-GLUE_TYPES = {"INT_32": "int", "INT_64": "bigint", "STRING": "string"}
 PARQUET_SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 PARQUET_INPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
 PARQUET_OUTPUT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat"
 # Athena refuses a per-query cutoff below 10 MB.
 MIN_BYTES_SCANNED_CUTOFF = 10_000_000
-FIRST_YEAR = 2024
 
 
 @dataclass(frozen=True)
@@ -49,47 +46,6 @@ class FlowLogAthenaArgs:
 def glue_name(name: str) -> str:
     """Glue and Athena database names: lower-case letters, digits and underscores."""
     return re.sub(r"[^a-z0-9_]", "_", name.lower())[:255]
-
-
-def glue_columns(fields: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(column, Glue type) for each field, in format order; a field AWS gives no Parquet type is a string."""
-    return [(pattern_name(field), GLUE_TYPES.get(FIELDS[field].parquet_type or "", "string")) for field in fields]
-
-
-def partition_keys(hive: bool, per_hour: bool) -> list[str]:
-    """S3's layout: `aws-service` appears only in Hive-compatible prefixes; `hour` only per hour."""
-    return (["aws_account_id"] + (["aws_service"] if hive else []) + ["aws_region", "year", "month", "day"]
-            + (["hour"] if per_hour else []))
-
-
-def location_template(bucket: str, key_prefix: str, hive: bool, per_hour: bool) -> str:
-    """Where S3 writes an hour's objects, with `${key}` for each projected partition."""
-    base = f"s3://{bucket}/{key_prefix}"
-    if hive:
-        parts = ["aws-account-id=${aws_account_id}", "aws-service=${aws_service}", "aws-region=${aws_region}",
-                 "year=${year}", "month=${month}", "day=${day}"] + (["hour=${hour}"] if per_hour else [])
-    else:
-        parts = ["${aws_account_id}", "vpcflowlogs", "${aws_region}", "${year}", "${month}", "${day}"] + (
-            ["${hour}"] if per_hour else [])
-    return base + "/".join(parts)
-
-
-def projection(account_id: str, region: str, bucket: str, key_prefix: str, hive: bool,
-               per_hour: bool) -> dict[str, str]:
-    """Table parameters that let Athena compute partitions instead of looking them up."""
-    ranges = {"year": (f"{FIRST_YEAR},2099", 4), "month": ("1,12", 2), "day": ("1,31", 2), "hour": ("0,23", 2)}
-    parameters = {"EXTERNAL": "TRUE", "classification": "parquet", "projection.enabled": "true",
-                  "projection.aws_account_id.type": "enum", "projection.aws_account_id.values": account_id,
-                  "projection.aws_region.type": "enum", "projection.aws_region.values": region,
-                  "storage.location.template": location_template(bucket, key_prefix, hive, per_hour)}
-    if hive:
-        parameters.update({"projection.aws_service.type": "enum", "projection.aws_service.values": "vpcflowlogs"})
-    for key in partition_keys(hive, per_hour):
-        if key in ranges:
-            span, digits = ranges[key]
-            parameters.update({f"projection.{key}.type": "integer", f"projection.{key}.range": span,
-                               f"projection.{key}.digits": str(digits)})
-    return parameters
 
 
 class FlowLogAthena(pulumi.ComponentResource):
