@@ -110,8 +110,10 @@ def _table(query: str, rows: Sequence[Mapping[str, Any]]) -> str:
 
 def _figure(div_id: str, figure: go.Figure) -> str:
     """A chart's container and its figure as JSON, drawn by the one script at the end of the page."""
-    figure.update_layout(template="plotly_white", margin={"l": 60, "r": 20, "t": 40, "b": 50}, height=340,
+    figure.update_layout(template="plotly_white", margin={"l": 60, "r": 20, "t": 40, "b": 50},
                          legend={"orientation": "h", "y": 1.12})
+    if figure.layout.height is None:
+        figure.update_layout(height=340)
     data = plotly.io.to_json(figure, validate=True).replace("</", "<\\/")
     return (f'<div class="chart" id="{div_id}"></div>'
             f'<script type="application/json" class="figure" data-target="{div_id}">{data}</script>')
@@ -119,8 +121,11 @@ def _figure(div_id: str, figure: go.Figure) -> str:
 
 def _bar(div_id: str, labels: Sequence[str], values: Sequence[Any], name: str, colour: str, title: str) -> str:
     figure = go.Figure(go.Bar(x=list(values), y=list(labels), orientation="h", name=name, marker_color=colour))
-    figure.update_layout(title=title, yaxis={"autorange": "reversed", "type": "category"},
-                         height=max(260, 28 * len(labels) + 90))
+    # Every label shown (plotly would skip some), largest first; bytes in SI units (G, not plotly's B).
+    figure.update_layout(title=title, height=max(260, 24 * len(labels) + 100),
+                         yaxis={"autorange": "reversed", "type": "category", "tickmode": "array",
+                                "tickvals": list(labels), "automargin": True},
+                         xaxis={"title": name, "tickformat": "~s"})
     return _figure(div_id, figure)
 
 
@@ -141,7 +146,8 @@ def _traffic_over_time(rows: Sequence[Mapping[str, Any]]) -> str:
             figure.add_trace(go.Scatter(x=times, y=[row[f"{action}_{measure}"] for row in rows], name=action,
                                         mode="lines+markers", line={"color": colour}))
         figure.update_layout(title=f"{unit} per interval, accepted against rejected",
-                             xaxis={"type": "date", "title": "interval start (UTC)"}, yaxis={"title": unit})
+                             xaxis={"type": "date", "title": "interval start (UTC)"},
+                             yaxis={"title": unit, "tickformat": "~s", "rangemode": "tozero"})
         return figure
 
     intervals = f"<p class=\"note\">{len(rows)} intervals, from {_utc(rows[0]['interval_start'])}.</p>"
