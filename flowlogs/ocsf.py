@@ -1,5 +1,10 @@
 """Flow-log records as OCSF Network Activity events (class 4001), one JSON object per record.
 
+    python -m flowlogs.ocsf SOURCE [--log-format '${...} ...'] [--endpoint-url URL] > events.jsonl
+
+SOURCE is what the analysis reads: a file or folder of records (text, gzipped or not, or
+Parquet), `s3://bucket/prefix` or `cwl://<log group>`.
+
 SIEMs and Amazon Security Lake custom sources read OCSF. The mapping follows the OCSF
 project's own VPC Flow Logs examples and Security Lake's: addresses and ports to
 `src_endpoint`/`dst_endpoint`, packets and bytes to `traffic`, `action` to `action_id` and
@@ -11,12 +16,18 @@ unmapped field a record has is kept under `unmapped`, by its AWS name, so nothin
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import sys
+import tempfile
 from dataclasses import dataclass
 from types import MappingProxyType
+from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Optional, Sequence
 
-from flowlogs.records import FlowRecord, Value, protocol_name
+from flowlogs.fields import DEFAULT_FIELDS, LogFormatError, parse_log_format
+from flowlogs.records import FlowRecord, RecordFormatError, Value, protocol_name
 
 OCSF_VERSION = "1.7.0"
 NETWORK_ACTIVITY = 4001
@@ -170,8 +181,9 @@ def _time_field(fields: Sequence[str]) -> str:
     raise OcsfError("an OCSF event needs a time, but the log format has neither ${start} nor ${end}")
 
 
-def ocsf_event(record: FlowRecord, fields: Sequence[str]) -> dict[str, Any]:
-    """One record, read in `fields` order, as a Network Activity event."""
+def ocsf_event(record: FlowRecord, fields: Optional[Sequence[str]] = None) -> dict[str, Any]:
+    """One record as a Network Activity event; `fields` defaults to the record's own format."""
+    fields = tuple(record.values) if fields is None else fields
     _time_field(fields)
     gap = record.is_gap
     activity_id, activity_name = (OTHER_ACTIVITY, "Other") if gap else (TRAFFIC_ACTIVITY, "Traffic")
@@ -215,15 +227,16 @@ def ocsf_event(record: FlowRecord, fields: Sequence[str]) -> dict[str, Any]:
     return event
 
 
-def ocsf_events(records: Iterable[FlowRecord], fields: Sequence[str]) -> Iterator[dict[str, Any]]:
+def ocsf_events(records: Iterable[FlowRecord], fields: Optional[Sequence[str]] = None) -> Iterator[dict[str, Any]]:
     """Each record as a Network Activity event; OcsfError before the first when `fields` cannot give one."""
-    fields = tuple(fields)
-    _time_field(fields)  # before the first record: a format without times fails at once
+    if fields is not None:
+        fields = tuple(fields)
+        _time_field(fields)  # before the first record: a format without times fails at once
     for record in records:
         yield ocsf_event(record, fields)
 
 
-def ocsf_lines(records: Iterable[FlowRecord], fields: Sequence[str]) -> Iterator[str]:
+def ocsf_lines(records: Iterable[FlowRecord], fields: Optional[Sequence[str]] = None) -> Iterator[str]:
     """JSON lines, one event each, with no spaces: what `--format ocsf` prints."""
     for event in ocsf_events(records, fields):
         yield json.dumps(event, separators=(",", ":"))
@@ -244,3 +257,40 @@ def mapping_markdown(field_order: Optional[Sequence[str]] = None) -> str:
                   ("flow-log field", "OCSF attribute(s)", "value")) + [""] +
         _markdown(((f"`{name}`", f"`unmapped.{name}`", reason) for name, reason in unmapped),
                   ("flow-log field", "kept as", "why it has no OCSF attribute")))
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    # The readers need boto3, DuckDB and pyarrow; importing them here keeps the mapping itself light.
+    import boto3
+
+    from tools.flow_source import SourceError, iter_records, local_files
+
+    parser = argparse.ArgumentParser(prog="python -m flowlogs.ocsf", description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", help="file, folder, s3://bucket/prefix or cwl://log-group")
+    parser.add_argument("--log-format", help="the records' format when a text file has no header line "
+                                             "(default: AWS's default format)")
+    parser.add_argument("--endpoint-url", help="S3 / CloudWatch Logs endpoint (a local emulator, for example)")
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    args = parser.parse_args(argv)
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=args.endpoint_url, region_name=args.region)
+
+    try:
+        fields = parse_log_format(args.log_format) if args.log_format else DEFAULT_FIELDS
+        with tempfile.TemporaryDirectory(prefix="flow-logs-ocsf-") as workdir:
+            for line in ocsf_lines(iter_records(local_files(args.source, Path(workdir), client), fields)):
+                print(line)
+    except SourceError as error:  # it names the source already
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except (RecordFormatError, LogFormatError, OcsfError) as error:
+        print(f"error: {args.source}: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `| head`: the reader has all it wants
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,8 +14,9 @@ from pydantic import BaseModel
 
 import ocsf as ocsf_models
 from flowlogs.fields import DEFAULT_FIELDS, KNOWN_FIELDS, VPC_FIELDS
-from flowlogs.ocsf import MAPPED, OCSF_VERSION, UNMAPPED, OcsfError, mapping_markdown, ocsf_event, ocsf_events, \
-    ocsf_lines
+from flowlogs.ocsf import (MAPPED, OCSF_VERSION, UNMAPPED, OcsfError, mapping_markdown, ocsf_event, ocsf_events,
+                           ocsf_lines)
+from flowlogs.ocsf import main as ocsf_main
 from flowlogs.records import parse_record
 from tests.test_records import reference_lines
 from tools.flow_source import files_of, iter_records
@@ -152,3 +153,21 @@ def test_readme_shows_the_generated_mapping():
     assert start in text and end in text, f"{README} lacks the markers {README_MAPPING}"
     shown = text.split(start, 1)[1].split(end, 1)[0].strip()
     assert shown == mapping_markdown(KNOWN_FIELDS).strip(), "README OCSF mapping differs from flowlogs/ocsf.py"
+
+
+def test_the_command_prints_one_event_per_record_of_a_source(tmp_path, capsys):
+    out = tmp_path / "records"
+    write_synthetic(out, 500, seed=5, kinds=("parquet",))
+    assert ocsf_main([str(out / "parquet")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    records = list(iter_records(files_of(out / "parquet"), DEFAULT_FIELDS))
+    assert len(printed) == len(records) == 500
+    assert [json.loads(line) for line in printed] == [ocsf_event(record) for record in records]
+
+
+def test_the_command_exits_2_naming_a_bad_line(tmp_path, capsys):
+    source = tmp_path / "records.log"
+    source.write_text("2 123456789012 eni-1 not a record\n")
+    assert ocsf_main([str(source)]) == 2
+    err = capsys.readouterr().err
+    assert "records.log" in err and "not a record" in err and "Traceback" not in err
