@@ -36,7 +36,7 @@ IN_CLI_MODULE := cd $(CLI_MODULE) &&
 REQUIRE_GO = command -v go >/dev/null || { echo "make pulumi-cli needs Go 1.26 (https://go.dev/dl/); make test and make check do not" >&2; exit 1; }
 PINNED_PULUMI := $(shell sed -n 's/^pulumi==//p' requirements.txt)
 
-.PHONY: check test e2e trino trino-test verify benchmark analyze benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
+.PHONY: check test e2e trino trino-test browser-test verify benchmark analyze benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -64,6 +64,12 @@ trino: $(STAMP)
 
 trino-test: $(STAMP) trino
 	$(PYTHON) -m pytest tests/trino
+
+# Headless Chromium renders the HTML report (tests/browser), over a DevTools pipe rather than a socket;
+# not part of `make test`. Installs Debian's chromium when it is missing (needs root, as CI has).
+browser-test: $(STAMP)
+	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
+	$(PYTHON) -m pytest tests/browser
 
 verify: $(STAMP)
 	$(PYTHON) -m tools.verify --stack $(or $(STACK),lab) $(if $(OUTPUTS),--outputs $(OUTPUTS),) \
@@ -125,4 +131,4 @@ mutation: $(VENV)/.mutation-installed
 	$(PYTHON) -m tools.mutation $(MUTANTS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .benchmark-data mutants
+	rm -rf $(VENV) .pytest_cache .hypothesis .benchmark-data .browser-test mutants
