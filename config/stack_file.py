@@ -138,6 +138,7 @@ def go_json(value: Any) -> str:
 
 
 # A plain scalar yaml.v3 may read as a timestamp (four digits and a dash first, then a date).
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _TIMESTAMP_LIKE = re.compile(r"^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
 
 
@@ -270,6 +271,10 @@ def _document(path: Path, config_scalars_as_text: bool = True) -> Any:
             count(size)
             place(value, size, is_scalar=not isinstance(value, (dict, list)), text=f"*{event.anchor}")
         elif isinstance(event, yaml.ScalarEvent):
+            if _SURROGATE.search(event.value):
+                # Only an escape such as "\ud800" makes one (UTF-8 cannot); yaml.v3 refuses it.
+                raise _Refused(f"{here()}: an escape for a UTF-16 surrogate (\\ud800 to \\udfff) is not a character; "
+                               "write the character itself")
             plain = event.style is None and event.implicit[0]
             at_config_value = (config_scalars_as_text and len(stack) == 2 and isinstance(stack[-1].value, dict) and stack[-1].has_key
                                and stack[0].key == "config")

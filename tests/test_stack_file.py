@@ -202,3 +202,8 @@ def test_a_nested_secret_in_targets_or_destinations_is_never_echoed(tmp_path, en
     with pytest.raises(pulumi.RunError) as caught:
         settings_from_stack_file(write(tmp_path, text))
     assert "CIPHERTEXT" not in str(caught.value) and "[secret]" in str(caught.value), str(caught.value)
+
+
+def test_an_escaped_surrogate_is_refused_as_the_cli_refuses_it(tmp_path):
+    message = refusal(tmp_path, 'config:\n  vpc-flow-logs:tags: {Owner: "a\\udbad\\uddf6"}\n')
+    assert "config.vpc-flow-logs:tags.Owner" in message and "surrogate" in message, message
