@@ -26,7 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from config.settings import PROJECT, SECRET_PLACEHOLDER, config_from_stack_file, secret_keys_of_stack_file, \
     settings_from_config, stack_name_of
-from tools.emulator import partition_of
+from tools.emulator import autonamed_at_check, partition_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = PROJECT_ROOT / "__main__.py"
@@ -220,26 +220,29 @@ class LabMocks(pulumi_mocks.Mocks):
 
 class PreviewMocks(LabMocks):
     """What a real `pulumi preview` knows of resources not yet created: lookups are answered and
-    each resource echoes its inputs, but every computed output (IDs, ARNs, addresses) is unknown."""
+    each resource echoes its inputs, with the names the provider gives in Check, but every other
+    computed output (IDs, ARNs, addresses) is unknown."""
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         # Outputs missing from a preview's answer resolve as unknown; so does an empty ID.
-        return "", dict(args.inputs)
+        return "", autonamed_at_check(args.typ, args.name, dict(args.inputs), {},
+                                      unique=lambda logical_name: f"{logical_name}-{_short_hash(logical_name)[:8]}")
 
 
 def render(stack: str, config: Mapping[str, str], secret_keys: Sequence[str] = (),
            mocks: Optional[pulumi_mocks.Mocks] = None,
            program: Callable[[], Any] = lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
-           ) -> Rendering:
+           preview: bool = False) -> Rendering:
     """Run `program` (the real `__main__.py` by default) for one stack under mocks.
 
-    Settings are validated first, so bad config raises `pulumi.RunError` before anything is
-    registered, as it does under the CLI.
+    Without `mocks`, resources answer as created (`LabMocks`) or, with `preview`, as a preview of
+    a new stack sees them (`PreviewMocks`). Settings are validated first, so bad config raises
+    `pulumi.RunError` before anything is registered, as it does under the CLI.
     """
     settings = settings_from_config(stack, config)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     set_root_resource(None)  # type: ignore[arg-type]
-    monitor = RecordingMonitor(mocks or LabMocks(settings.region))
+    monitor = RecordingMonitor(mocks or (PreviewMocks if preview else LabMocks)(settings.region))
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
@@ -257,6 +260,7 @@ def render(stack: str, config: Mapping[str, str], secret_keys: Sequence[str] = (
     return Rendering(stack=stack, registrations=monitor.registrations, outputs=outputs, invokes=monitor.invokes)
 
 
-def render_stack_file(path: Path, mocks: Optional[pulumi_mocks.Mocks] = None) -> Rendering:
+def render_stack_file(path: Path, mocks: Optional[pulumi_mocks.Mocks] = None, preview: bool = False) -> Rendering:
     """Render the program for a `Pulumi.<stack>.yaml`, never decrypting its secrets."""
-    return render(stack_name_of(path), config_from_stack_file(path), secret_keys_of_stack_file(path), mocks)
+    return render(stack_name_of(path), config_from_stack_file(path), secret_keys_of_stack_file(path), mocks,
+                  preview=preview)

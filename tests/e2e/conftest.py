@@ -49,17 +49,21 @@ def moto_endpoint() -> Iterator[str]:
         yield url
 
 
-def local_stack_engine(work_dir: Path, moto_url: str) -> Engine:
-    """The CLI on a copy of this project whose `local` stack sends every AWS call to `moto_url`."""
+def local_stack_engine(work_dir: Path, moto_url: str, stack: str = "local") -> Engine:
+    """The CLI on a copy of this project whose `stack` sends every AWS call to `moto_url`: the
+    `local` stack's endpoints, each pointed there, and its provider settings for an emulator."""
     project = copy_project(REPO_ROOT, work_dir / "project",
                            ignore=(".*", "tests", "tools", "*.md", "Makefile", "pytest.ini"))
-    stack_file = project / "config" / "Pulumi.local.yaml"
-    stack = yaml.safe_load(stack_file.read_text())
-    stack["config"]["aws:endpoints"] = [{service: moto_url for entry in stack["config"]["aws:endpoints"]
-                                         for service in entry}]
-    stack_file.write_text(yaml.safe_dump(stack, sort_keys=False))
+    local = yaml.safe_load((project / "config" / "Pulumi.local.yaml").read_text())["config"]
+    stack_file = project / "config" / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(stack_file.read_text())
+    document["config"].update({key: value for key, value in local.items()
+                               if key.startswith("aws:") and key != "aws:region"})
+    document["config"]["aws:endpoints"] = [{service: moto_url for entry in local["aws:endpoints"]
+                                            for service in entry}]
+    stack_file.write_text(yaml.safe_dump(document, sort_keys=False))
     engine = Engine(project, work_dir / "engine")
-    engine.run("stack", "init", "local")
+    engine.run("stack", "init", stack)
     return engine
 
 
