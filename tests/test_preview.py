@@ -102,6 +102,13 @@ def test_no_rule_is_undecided_at_preview_of_a_new_stack(stack):
     assert undecided(check.analyze(rendering)) == []
 
 
+def test_make_check_renders_each_stack_as_a_preview_of_a_new_stack():
+    code, rendering, _ = check.check(stack_file("lab"))
+    flow_logs = rendering.by_type("aws:ec2/flowLog:FlowLog")
+    assert code == check.EXIT_OK and flow_logs and all(r.inputs["logDestination"] == UNKNOWN for r in flow_logs), \
+        [(r.urn, r.inputs["logDestination"]) for r in flow_logs]
+
+
 def test_the_gate_renders_the_bucket_policy_known_and_the_bucket_arn_unknown():
     rendering = render_stack_file(stack_file(STACK), preview=True)
     (policy,) = rendering.by_type(BUCKET_POLICY)

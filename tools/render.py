@@ -138,6 +138,11 @@ def _short_hash(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:17]
 
 
+def _bucket_autoname(logical_name: str) -> str:
+    """The name an unnamed bucket gets, stable per logical name (bucket names are lower-case)."""
+    return f"{logical_name}-{_short_hash(logical_name)[:8]}".lower()
+
+
 class LabMocks(pulumi_mocks.Mocks):
     """Inputs plus the computed values AWS would return: IDs, ARNs, addresses.
 
@@ -196,7 +201,7 @@ class LabMocks(pulumi_mocks.Mocks):
             state.update(name=name, arn=resource_id)
         elif token == "Bucket":
             # Bucket names are global and lower-case; S3 ARNs carry neither region nor account.
-            resource_id = inputs.get("bucket") or f"{args.name}-{_short_hash(args.name)[:8]}".lower()
+            resource_id = inputs.get("bucket") or _bucket_autoname(args.name)
             state.update(bucket=resource_id, arn=f"arn:{self.partition}:s3:::{resource_id}")
         elif token == "KeyPair":
             state.update(keyName=inputs.get("keyName") or name)
@@ -225,8 +230,7 @@ class PreviewMocks(LabMocks):
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         # Outputs missing from a preview's answer resolve as unknown; so does an empty ID.
-        return "", autonamed_at_check(args.typ, args.name, dict(args.inputs), {},
-                                      unique=lambda logical_name: f"{logical_name}-{_short_hash(logical_name)[:8]}")
+        return "", autonamed_at_check(args.typ, args.name, dict(args.inputs), {}, unique=_bucket_autoname)
 
 
 def render(stack: str, config: Mapping[str, str], secret_keys: Sequence[str] = (),
