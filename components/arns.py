@@ -32,3 +32,8 @@ def managed_policy_arn(partition: str, policy_name: str) -> str:
 def log_group_arn(partition: str, region: str, account_id: str, log_group_name: str) -> str:
     """A CloudWatch Logs group's ARN, as AWS will assign it, from its name."""
     return f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name}"
+
+
+def s3_bucket_arn(partition: str, bucket_name: str) -> str:
+    """An S3 bucket's ARN from its name: S3 ARNs carry neither region nor account."""
+    return f"arn:{partition}:s3:::{bucket_name}"

@@ -14,6 +14,7 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
+from components.arns import s3_bucket_arn
 from components.flow_log import LOG_DELIVERY_SERVICE
 from components.targets import FlowLogOptions, ResolvedTarget, register_flow_log
 from config.settings import Destination
@@ -196,7 +197,10 @@ class S3FlowLogDestination(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
         policy = aws.s3.BucketPolicy(
             f"{name}-policy", bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: bucket_policy(partition, self.account_id, args.region, arn)),
+            # From the bucket's name, not its arn output: the provider names the bucket when it checks
+            # its inputs, so the document is known at preview and the policy pack judges it then.
+            policy=bucket.bucket.apply(lambda bucket_name: bucket_policy(
+                partition, self.account_id, args.region, s3_bucket_arn(partition, bucket_name))),
             # With Block Public Access on first, no moment exists where a policy could be public.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, ownership]))
         object_lock = args.destination.object_lock

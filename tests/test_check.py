@@ -128,7 +128,7 @@ def test_json_format_is_one_document_with_resources_and_violations():
     result = run_check(stack_file("lab"), output_format="json")
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
-    assert set(document) == {"stack", "resources", "violations"} and document["stack"] == "lab"
+    assert set(document) == {"stack", "resources", "violations", "undecided"} and document["stack"] == "lab"
     flow_log = next(r for r in document["resources"] if r["type"] == FLOW_LOG)
     assert set(flow_log) == {"urn", "type", "name", "parent", "inputs", "options", "dependencies"}
     assert flow_log["options"]["deleteBeforeReplace"] is True and "tags" not in flow_log["options"]["replaceOnChanges"]

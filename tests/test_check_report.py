@@ -139,6 +139,7 @@ def test_json_report_is_stack_resources_by_urn_and_ordered_violations():
              "message": "not protected"},
             {"policy": "egress-unrestricted", "enforcement": "advisory", "urn": VPC_URN, "message": "egress is open"},
         ],
+        "undecided": [],
     }, json.dumps(document, indent=2)
 
 
@@ -148,7 +149,7 @@ def test_json_report_is_stack_resources_by_urn_and_ordered_violations():
 def analyzed_as(monkeypatch):
     """check() over RENDERING, with the pack's answer replaced by `violations` (or by raising it)."""
     def use(answer):
-        monkeypatch.setattr(check, "render_stack_file", lambda path: RENDERING)
+        monkeypatch.setattr(check, "render_stack_file", lambda path, preview: RENDERING)
 
         def analyze(rendering):
             if isinstance(answer, Exception):

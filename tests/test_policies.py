@@ -286,6 +286,21 @@ def test_unencrypted_group_fails(pack):
                          "vpc-flow-logs:createLogKmsKey to true, or vpc-flow-logs:logKmsKeyArn to a key.")
 
 
+def test_group_encrypted_by_a_declared_key_passes_while_the_keys_arn_is_unknown(analyzer_pack):
+    key = resource(KMS_KEY, "logs-key", {"enableKeyRotation": True, "tags": TAGS})
+    group = log_group(kmsKeyId=UNKNOWN)
+    group["dependencies"] = {"kmsKeyId": [key["urn"]]}
+    assert violations_of(analyzer_pack, "log-group-encrypted", [key, group]) == []
+
+
+def test_group_keyed_by_an_unknown_that_is_no_declared_key_is_undecided(analyzer_pack):
+    role = resource(ROLE, "role", {"tags": TAGS})
+    group = log_group(kmsKeyId=UNKNOWN)
+    group["dependencies"] = {"kmsKeyId": [role["urn"]]}
+    (violation,) = violations_of(analyzer_pack, "log-group-encrypted", [role, group])
+    assert (violation.enforcement, violation.urn, violation.unknown) == ("mandatory", group["urn"], ".kmsKeyId")
+
+
 def test_protected_group_passes(pack):
     assert violations_of(pack, "log-group-protected", [log_group()]) == []
 
@@ -669,17 +684,20 @@ def test_every_taggable_type_the_program_registers_is_checked(rendered, stack):
 
 # unknown values
 
-def test_unknown_input_makes_a_resource_rule_advisory_not_silent(analyzer_pack):
+def test_unknown_input_leaves_a_resource_rule_undecided_not_silent(analyzer_pack):
     flow = delivery(traffic_type=UNKNOWN)
     (violation,) = violations_of(analyzer_pack, "flow-log-captures-rejects", flow.resources)
-    assert (violation.enforcement, violation.urn) == ("advisory", flow.flow_log["urn"])
-    assert "during preview" in violation.message
+    assert (violation.enforcement, violation.urn, violation.unknown) == ("mandatory", flow.flow_log["urn"],
+                                                                         ".trafficType")
+    assert "cannot be decided at preview" in violation.message
 
 
-def test_unknown_input_makes_a_stack_rule_advisory_not_silent(analyzer_pack):
+def test_unknown_input_leaves_a_stack_rule_undecided_not_silent(analyzer_pack):
     flow = delivery(trust_policy=UNKNOWN)
     (violation,) = violations_of(analyzer_pack, "flow-log-role-least-privilege", flow.resources)
-    assert violation.enforcement == "advisory" and "during preview" in violation.message
+    assert (violation.enforcement, violation.urn, violation.unknown) == ("mandatory", flow.role["urn"],
+                                                                         ".assumeRolePolicy"), violation
+    assert "cannot be decided at preview" in violation.message
 
 
 # enforcement from Configure

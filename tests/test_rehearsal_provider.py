@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -227,6 +228,28 @@ def test_check_names_an_input_the_stand_in_would_not_send(stand_in):
         urn=urn(FLOW_LOG, "subject"), type=FLOW_LOG, name="subject",
         news=to_struct({**FLOW_LOG_INPUTS, "deliverCrossAccountRole": "arn:aws:iam::1:role/x"})))
     assert [failure.property for failure in checked.failures] == ["deliverCrossAccountRole"], checked.failures
+
+
+BUCKET = "aws:s3/bucket:Bucket"
+
+
+def checked_bucket_name(stand_in, olds: dict, news: dict) -> str:
+    checked = stand_in.stub.Check(provider_pb2.CheckRequest(
+        urn=urn(BUCKET, "records"), type=BUCKET, name="records", olds=to_struct(olds), news=to_struct(news)))
+    return properties(checked.inputs).get("bucket", "")
+
+
+def test_check_names_a_new_bucket_from_its_logical_name_as_pulumi_aws_does(stand_in):
+    name = checked_bucket_name(stand_in, {}, {"tags": {"Name": "records"}})
+    assert re.fullmatch(r"records-[0-9a-f]{7}", name), f"{BUCKET} 'records' checked as {name!r}"
+
+
+def test_check_keeps_the_name_an_earlier_check_gave(stand_in):
+    assert checked_bucket_name(stand_in, {"bucket": "records-1a2b3c4"}, {}) == "records-1a2b3c4"
+
+
+def test_check_leaves_a_bucket_named_by_prefix_to_create(stand_in):
+    assert checked_bucket_name(stand_in, {}, {"bucketPrefix": "records-"}) == ""
 
 
 # --- Diff --------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -39,6 +40,10 @@ ENFORCEMENT_LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_p
 ENFORCEMENT_NAMES = {level: name for name, level in ENFORCEMENT_LEVELS.items()}
 # How the engine marshals an input that is not known until the update runs.
 UNKNOWN_SENTINEL = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+# The notice the Python policy SDK returns, as an advisory diagnostic, for a rule that read a value
+# unknown at preview (pulumi_policy/policy.py, on its UnknownValueError); the engine prints it as is.
+UNDECIDED_NOTICE = re.compile(r"^can't run policy '[^']+' .*during preview: (?P<kind>\w+) value at "
+                              r"(?P<path>\.\S*) can't be known during preview$")
 LOG_SEVERITIES = {engine_pb2.DEBUG: "debug", engine_pb2.INFO: "info", engine_pb2.WARNING: "warning",
                   engine_pb2.ERROR: "error"}
 
@@ -49,10 +54,22 @@ class PolicyPackError(RuntimeError):
 
 @dataclass(frozen=True)
 class Violation:
+    """A rule's finding on a resource; with `unknown` set, the rule could not decide at preview.
+
+    An undecided rule carries the enforcement it was configured with: the engine downgrades it to
+    advisory, so a mandatory one is not enforced at preview.
+    """
+
     policy: str
     enforcement: str  # "mandatory" | "advisory"
     urn: str
     message: str
+    # The property path (".policy", ".rules.0.kmsKeyId") whose unknown value stopped the rule.
+    unknown: str = ""
+
+    @property
+    def undecided(self) -> bool:
+        return bool(self.unknown)
 
 
 @dataclass(frozen=True)
@@ -216,6 +233,38 @@ def _violation(diagnostic: analyzer_pb2.AnalyzeDiagnostic, resource_urn: str) ->
     message = diagnostic.message.removeprefix(prefix)
     return Violation(diagnostic.policyName, ENFORCEMENT_NAMES[diagnostic.enforcementLevel],
                      diagnostic.urn or resource_urn, message)
+
+
+def unknown_at(inputs: Mapping[str, Any], path: str) -> bool:
+    """Whether rendered inputs hold an unknown at a property path such as `.rules.0.kmsKeyId`, or above it."""
+    value: Any = inputs
+    for key in path.strip(".").split(".") if path.strip(".") else []:
+        if value == UNKNOWN:
+            return True
+        if isinstance(value, Mapping):
+            value = value.get(key)
+        elif isinstance(value, list) and key.isdigit() and int(key) < len(value):
+            value = value[int(key)]
+        else:
+            return False
+    return value == UNKNOWN
+
+
+def as_undecided(violation: Violation, levels: Mapping[str, str], resources: list[dict]) -> list[Violation]:
+    """The SDK's "can't run policy" notice as undecided findings with the rule's configured enforcement.
+
+    A resource rule's notice is about the analyzed resource. A stack rule's names no resource, so it
+    stands for each resource whose inputs are unknown at the path it read (the stack, if none is).
+    """
+    notice = UNDECIDED_NOTICE.match(violation.message)
+    if notice is None:
+        return [violation]
+    path, enforcement = notice["path"], levels.get(violation.policy, violation.enforcement)
+    urns = ([violation.urn] if violation.urn else
+            [r["urn"] for r in resources if unknown_at(r["inputs"], path)] or [""])
+    message = (f"cannot be decided at preview: its {notice['kind']} value at {path} is unknown until the update "
+               f"runs, so the engine reports this {enforcement} rule as advisory instead of enforcing it")
+    return [Violation(violation.policy, enforcement, urn, message, unknown=path) for urn in urns]
 
 
 # --- the engine side and the session --------------------------------------------------------
@@ -414,6 +463,7 @@ class PolicyPackSession:
     def analyze(self, resources: list[dict]) -> list[Violation]:
         """Analyze each resource, then the whole stack; every violation, in the order reported.
 
+        A rule that could not run on a value unknown at preview comes back undecided (`unknown` set).
         An error the pack logged to the engine since the last analysis fails it, as it fails a preview.
         """
         violations = [_violation(diagnostic, resource["urn"])
@@ -426,4 +476,5 @@ class PolicyPackSession:
             logged, self._engine.errors[:] = list(self._engine.errors), []
         if logged:
             raise PolicyPackError(f"policy pack {self.pack_dir} logged errors:\n" + "\n".join(logged))
-        return violations
+        levels = {policy.name: policy.enforcement for policy in self._policies}
+        return [found for violation in violations for found in as_undecided(violation, levels, resources)]

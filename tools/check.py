@@ -1,9 +1,10 @@
 """`make check`: render each stack offline and gate it on the policy pack.
 
-For each stack file: render the real program under Pulumi's mock runtime, hand every
-registration to `policies/` through the analyzer protocol (as `pulumi preview --policy-pack`
-would), print a preview-like tree and the violations, and exit 1 if anything mandatory is
-violated. Invalid config exits 2 with the config error alone; 3 means the policy pack
+For each stack file: render the real program under Pulumi's mock runtime as a preview of a new
+stack sees it (every value a provider computes unknown), hand every registration to `policies/`
+through the analyzer protocol (as `pulumi preview --policy-pack` would), print a preview-like tree,
+the violations and the rules that cannot decide at preview, and exit 1 if anything mandatory is
+violated or undecided: the engine runs an undecided rule as advisory, so it would not be enforced. Invalid config exits 2 with the config error alone; 3 means the policy pack
 itself could not run (its message says why).
 """
 
@@ -70,9 +71,15 @@ def tree_lines(registrations: Sequence[Registration]) -> list[str]:
 
 def summary(rendering: Rendering, violations: Sequence[Violation]) -> str:
     resources = sum(1 for r in rendering.registrations if r.type != ROOT_STACK_TYPE)
-    mandatory = sum(1 for v in violations if v.enforcement == "mandatory")
-    return (f"{rendering.stack}: {resources} resources, {mandatory} mandatory violations, "
-            f"{len(violations) - mandatory} advisory violations")
+    decided = [v for v in violations if not v.undecided]
+    mandatory = sum(1 for v in decided if v.enforcement == "mandatory")
+    undecided = [v for v in violations if v.undecided]
+    line = (f"{rendering.stack}: {resources} resources, {mandatory} mandatory violations, "
+            f"{len(decided) - mandatory} advisory violations")
+    if undecided:
+        line += (f", {len(undecided)} undecided at preview "
+                 f"({sum(1 for v in undecided if v.enforcement == 'mandatory')} mandatory)")
+    return line
 
 
 def text_report(rendering: Rendering, violations: Sequence[Violation]) -> str:
@@ -80,14 +87,22 @@ def text_report(rendering: Rendering, violations: Sequence[Violation]) -> str:
     lines = [f"Stack {rendering.stack} (rendered offline under Pulumi's mock runtime)", ""]
     lines += tree_lines(rendering.registrations)
     lines.append("")
-    if violations:
+    decided = [v for v in violations if not v.undecided]
+    if decided:
         lines.append("Policy violations:")
-        for violation in violations_in_report_order(violations):
+        for violation in violations_in_report_order(decided):
             where = names.get(violation.urn, violation.urn or "stack")
             lines.append(f"    [{violation.enforcement}] {violation.policy}  {where}")
             lines.append(f"        {violation.message}")
     else:
         lines.append("Policy violations: none")
+    undecided = [v for v in violations if v.undecided]
+    if undecided:
+        lines.append("")
+        lines.append("Undecided at preview (`pulumi preview` prints \"can't run policy\" and does not enforce them):")
+        for violation in violations_in_report_order(undecided):
+            lines.append(f"    [{violation.enforcement}] {violation.policy}  {violation.urn or 'stack'}")
+            lines.append(f"        {violation.message}")
     lines.append("")
     lines.append(summary(rendering, violations))
     return "\n".join(lines)
@@ -98,14 +113,17 @@ def json_report(rendering: Rendering, violations: Sequence[Violation]) -> dict:
         "stack": rendering.stack,
         "resources": [r.as_dict() for r in in_report_order(rendering.registrations)],
         "violations": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn, "message": v.message}
-                       for v in violations_in_report_order(violations)],
+                       for v in violations_in_report_order(violations) if not v.undecided],
+        "undecided": [{"policy": v.policy, "enforcement": v.enforcement, "urn": v.urn, "unknown": v.unknown,
+                       "message": v.message}
+                      for v in violations_in_report_order(violations) if v.undecided],
     }
 
 
 def check(path: Path) -> tuple[int, Rendering | None, list[Violation]]:
     """Exit code, rendering and violations for one stack file."""
     try:
-        rendering = render_stack_file(path)
+        rendering = render_stack_file(path, preview=True)
     except StackFileError as error:  # it names the file already
         print(error, file=sys.stderr)
         return EXIT_CONFIG, None, []

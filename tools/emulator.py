@@ -295,6 +295,21 @@ def _autoname(logical_name: str, name: Optional[str], prefix: Optional[str] = No
     return f"{prefix}{secrets.token_hex(13)}" if prefix else f"{logical_name}-{secrets.token_hex(4)[:7]}"
 
 
+# The names pulumi-aws gives in Check when the program sets neither the name nor a prefix: the name
+# is then among the inputs the engine plans with, so known at preview (bucket names are lower-case).
+AUTONAMED_AT_CHECK = {"aws:s3/bucket:Bucket": ("bucket", "bucketPrefix")}
+
+
+def autonamed_at_check(typ: str, logical_name: str, news: Inputs, olds: Inputs,
+                       unique: Callable[[str], str] = lambda logical_name: _autoname(logical_name, None)) -> Inputs:
+    """A resource's inputs as the provider's Check returns them: an auto-named resource keeps the
+    name its last Check gave it, or is given one by `unique`."""
+    name_key, prefix_key = AUTONAMED_AT_CHECK.get(typ, (None, None))
+    if name_key is None or news.get(name_key) or news.get(prefix_key):
+        return news
+    return {**news, name_key: olds.get(name_key) or unique(logical_name).lower()}
+
+
 def _tag_list(tags: Optional[Mapping[str, str]]) -> Optional[list[dict[str, str]]]:
     return [{"Key": key, "Value": value} for key, value in tags.items()] if tags else None
 

@@ -26,7 +26,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from config.project import resolve_stack_config
 from config.settings import PROJECT, SECRET_PLACEHOLDER, settings_from_config
-from tools.emulator import partition_of
+from tools.emulator import autonamed_at_check, partition_of
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = PROJECT_ROOT / "__main__.py"
@@ -138,6 +138,11 @@ def _short_hash(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:17]
 
 
+def _bucket_autoname(logical_name: str) -> str:
+    """The name an unnamed bucket gets, stable per logical name (bucket names are lower-case)."""
+    return f"{logical_name}-{_short_hash(logical_name)[:8]}".lower()
+
+
 class LabMocks(pulumi_mocks.Mocks):
     """Inputs plus the computed values AWS would return: IDs, ARNs, addresses.
 
@@ -196,7 +201,7 @@ class LabMocks(pulumi_mocks.Mocks):
             state.update(name=name, arn=resource_id)
         elif token == "Bucket":
             # Bucket names are global and lower-case; S3 ARNs carry neither region nor account.
-            resource_id = inputs.get("bucket") or f"{args.name}-{_short_hash(args.name)[:8]}".lower()
+            resource_id = inputs.get("bucket") or _bucket_autoname(args.name)
             state.update(bucket=resource_id, arn=f"arn:{self.partition}:s3:::{resource_id}")
         elif token == "KeyPair":
             state.update(keyName=inputs.get("keyName") or name)
@@ -220,26 +225,28 @@ class LabMocks(pulumi_mocks.Mocks):
 
 class PreviewMocks(LabMocks):
     """What a real `pulumi preview` knows of resources not yet created: lookups are answered and
-    each resource echoes its inputs, but every computed output (IDs, ARNs, addresses) is unknown."""
+    each resource echoes its inputs, with the names the provider gives in Check, but every other
+    computed output (IDs, ARNs, addresses) is unknown."""
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         # Outputs missing from a preview's answer resolve as unknown; so does an empty ID.
-        return "", dict(args.inputs)
+        return "", autonamed_at_check(args.typ, args.name, dict(args.inputs), {}, unique=_bucket_autoname)
 
 
 def render(stack: str, config: Mapping[str, str], secret_keys: Sequence[str] = (),
            mocks: Optional[pulumi_mocks.Mocks] = None,
            program: Callable[[], Any] = lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
-           ) -> Rendering:
+           preview: bool = False) -> Rendering:
     """Run `program` (the real `__main__.py` by default) for one stack under mocks.
 
-    Settings are validated first, so bad config raises `pulumi.RunError` before anything is
-    registered, as it does under the CLI.
+    Without `mocks`, resources answer as created (`LabMocks`) or, with `preview`, as a preview of
+    a new stack sees them (`PreviewMocks`). Settings are validated first, so bad config raises
+    `pulumi.RunError` before anything is registered, as it does under the CLI.
     """
     settings = settings_from_config(stack, config)
     pulumi.runtime.set_all_config(dict(config), list(secret_keys))
     set_root_resource(None)  # type: ignore[arg-type]
-    monitor = RecordingMonitor(mocks or LabMocks(settings.region))
+    monitor = RecordingMonitor(mocks or (PreviewMocks if preview else LabMocks)(settings.region))
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=True, monitor=monitor)
     SETTINGS.rpc_manager.clear()
     SETTINGS.outputs.clear()
@@ -257,8 +264,8 @@ def render(stack: str, config: Mapping[str, str], secret_keys: Sequence[str] = (
     return Rendering(stack=stack, registrations=monitor.registrations, outputs=outputs, invokes=monitor.invokes)
 
 
-def render_stack_file(path: Path, mocks: Optional[pulumi_mocks.Mocks] = None) -> Rendering:
+def render_stack_file(path: Path, mocks: Optional[pulumi_mocks.Mocks] = None, preview: bool = False) -> Rendering:
     """Render the program for a `Pulumi.<stack>.yaml` with the config the CLI would hand it, never
     decrypting its secrets."""
     config = resolve_stack_config(path)
-    return render(config.stack, dict(config.values), config.secret_keys, mocks)
+    return render(config.stack, dict(config.values), config.secret_keys, mocks, preview=preview)

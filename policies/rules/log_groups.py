@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pulumi_policy import (PolicyConfigSchema, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy,
-                           Severity)
+                           Severity, StackValidationArgs, StackValidationPolicy)
 
-from .common import label
+from .common import label, of_type, referenced
 
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+KMS_KEY = "aws:kms/key:Key"
 DEFAULT_MINIMUM_RETENTION_DAYS = 1
 
 
@@ -24,10 +25,16 @@ def log_group_retention(args: ResourceValidationArgs, report_violation: ReportVi
                          f"{minimum} this stack requires: raise vpc-flow-logs:logRetentionDays to {minimum} or more.")
 
 
-def log_group_encrypted(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-    if args.resource_type == LOG_GROUP and not args.props.get("kmsKeyId"):
-        report_violation(f"{label(LOG_GROUP, args.name)} is not encrypted with a KMS key: set "
-                         "vpc-flow-logs:createLogKmsKey to true, or vpc-flow-logs:logKmsKeyArn to a key.")
+def log_group_encrypted(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Encrypted by a key the stack declares (its ARN is unknown until the key exists, but the
+    reference is known at preview), or by a key ARN given as a value."""
+    for group in of_type(args.resources, LOG_GROUP):
+        if referenced(group, "kmsKeyId", KMS_KEY):
+            continue
+        if not group.props.get("kmsKeyId"):
+            report_violation(f"{label(LOG_GROUP, group.name)} is not encrypted with a KMS key: set "
+                             "vpc-flow-logs:createLogKmsKey to true, or vpc-flow-logs:logKmsKeyArn to a key.",
+                             group.urn)
 
 
 def log_group_protected(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
@@ -46,7 +53,7 @@ POLICIES = [
         severity=Severity.MEDIUM,
         remediation_steps="Set vpc-flow-logs:logRetentionDays to a CloudWatch retention at or above the minimum.",
     ),
-    ResourceValidationPolicy(
+    StackValidationPolicy(
         name="log-group-encrypted",
         description="Log groups are encrypted with a KMS key.",
         validate=log_group_encrypted,

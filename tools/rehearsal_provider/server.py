@@ -24,7 +24,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 from pulumi.runtime.proto import plugin_pb2, provider_pb2, provider_pb2_grpc
 
-from tools.emulator import LOOKUPS, RESOURCES, LOOPBACK, MotoMocks, single_endpoint
+from tools.emulator import LOOKUPS, RESOURCES, LOOPBACK, MotoMocks, autonamed_at_check, single_endpoint
 
 PACKAGE = "aws"
 # The version the program's SDK asks the engine for: pulumi-aws's, as requirements.txt pins it.
@@ -197,8 +197,11 @@ class RehearsalProvider(provider_pb2_grpc.ResourceProviderServicer):
             failures = [provider_pb2.CheckFailure(
                 property=key, reason=f"{typ}: the rehearsal stand-in does not send the input {key} to moto")
                 for key in sorted(set(properties(request.news)) - handler.inputs)]
-        # The program sets every input it relies on; nothing is defaulted here.
-        return provider_pb2.CheckResponse(inputs=request.news, failures=failures)
+        # Nothing is defaulted here but the name pulumi-aws gives in Check, which previews then show.
+        news = properties(request.news)
+        checked = autonamed_at_check(typ, _type_and_name(request)[1], news, properties(request.olds))
+        return provider_pb2.CheckResponse(inputs=request.news if checked is news else to_struct(checked),
+                                          failures=failures)
 
     @_fails_loudly
     def Diff(self, request: provider_pb2.DiffRequest, context: grpc.ServicerContext):
