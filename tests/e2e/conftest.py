@@ -18,6 +18,7 @@ from tests.moto_server import running_moto_server
 from tools.emulator import require_loopback
 
 PROJECTS = Path(__file__).resolve().parent / "projects"
+RESET_TIMEOUT_SECONDS = 120
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -40,7 +41,8 @@ def fresh_moto_server() -> Iterator[str]:
     """A moto server on a free 127.0.0.1 port, emptied first: moto keeps one state per process,
     shared by every server it runs, so without the reset a test would see the last one's resources."""
     with running_moto_server() as url:
-        urlopen(Request(f"{require_loopback(url)}/moto-api/reset", method="POST"), timeout=10).close()
+        # The reset reloads AWS's managed IAM policies, which takes a while on a loaded machine.
+        urlopen(Request(f"{require_loopback(url)}/moto-api/reset", method="POST"), timeout=RESET_TIMEOUT_SECONDS).close()
         yield url
 
 
