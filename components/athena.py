@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 
 from flowlogs.fields import FIELDS
+from flowlogs.partitions import TIME_DIGITS, partition_keys
 from flowlogs.patterns import pattern_name
 from flowlogs.queries import TABLE, build_queries
 
@@ -56,12 +57,6 @@ def glue_columns(fields: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(pattern_name(field), GLUE_TYPES.get(FIELDS[field].parquet_type or "", "string")) for field in fields]
 
 
-def partition_keys(hive: bool, per_hour: bool) -> list[str]:
-    """S3's layout: `aws-service` appears only in Hive-compatible prefixes; `hour` only per hour."""
-    return (["aws_account_id"] + (["aws_service"] if hive else []) + ["aws_region", "year", "month", "day"]
-            + (["hour"] if per_hour else []))
-
-
 def location_template(bucket: str, key_prefix: str, hive: bool, per_hour: bool) -> str:
     """Where S3 writes an hour's objects, with `${key}` for each projected partition."""
     base = f"s3://{bucket}/{key_prefix}"
@@ -77,7 +72,7 @@ def location_template(bucket: str, key_prefix: str, hive: bool, per_hour: bool) 
 def projection(account_id: str, region: str, bucket: str, key_prefix: str, hive: bool,
                per_hour: bool) -> dict[str, str]:
     """Table parameters that let Athena compute partitions instead of looking them up."""
-    ranges = {"year": (f"{FIRST_YEAR},2099", 4), "month": ("1,12", 2), "day": ("1,31", 2), "hour": ("0,23", 2)}
+    ranges = {"year": f"{FIRST_YEAR},2099", "month": "1,12", "day": "1,31", "hour": "0,23"}
     parameters = {"EXTERNAL": "TRUE", "classification": "parquet", "projection.enabled": "true",
                   "projection.aws_account_id.type": "enum", "projection.aws_account_id.values": account_id,
                   "projection.aws_region.type": "enum", "projection.aws_region.values": region,
@@ -86,9 +81,8 @@ def projection(account_id: str, region: str, bucket: str, key_prefix: str, hive:
         parameters.update({"projection.aws_service.type": "enum", "projection.aws_service.values": "vpcflowlogs"})
     for key in partition_keys(hive, per_hour):
         if key in ranges:
-            span, digits = ranges[key]
-            parameters.update({f"projection.{key}.type": "integer", f"projection.{key}.range": span,
-                               f"projection.{key}.digits": str(digits)})
+            parameters.update({f"projection.{key}.type": "integer", f"projection.{key}.range": ranges[key],
+                               f"projection.{key}.digits": str(TIME_DIGITS[key])})
     return parameters
 
 
