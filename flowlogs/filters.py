@@ -70,7 +70,7 @@ class Filters:
         if self.interfaces:
             shown["interface"] = list(self.interfaces)
         if self.addresses:
-            shown["address"] = [str(network) for network in self.addresses]
+            shown["address"] = [str(n.network_address) if n.num_addresses == 1 else str(n) for n in self.addresses]
         if self.action:
             shown["action"] = self.action
         return shown

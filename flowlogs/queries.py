@@ -16,6 +16,7 @@ never inside an IPv4 block, so it counts as outside.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
@@ -236,6 +237,7 @@ QUERY_SPECS: tuple[QuerySpec, ...] = (
 QUERY_NAMES: tuple[str, ...] = tuple(spec.name for spec in QUERY_SPECS)
 # The name the results of --sql go under.
 SQL = "sql"
+TERMINAL_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 
 
 def needed_fields(names: Sequence[str] = QUERY_NAMES) -> frozenset[str]:
@@ -325,7 +327,8 @@ def user_query(sql: str) -> Query:
     try:
         statements = [s for s in sqlglot.parse(sql, read="trino", error_level=ErrorLevel.RAISE) if s is not None]
     except (sqlglot.errors.ParseError, sqlglot.errors.TokenError) as error:
-        raise QueryError(f"--sql does not parse as Trino SQL: {error}") from None
+        # sqlglot underlines the offending token with terminal escapes; the line and column stay.
+        raise QueryError(f"--sql does not parse as Trino SQL: {TERMINAL_ESCAPE.sub('', str(error))}") from None
     if len(statements) != 1:
         raise QueryError(f"--sql holds {len(statements)} statements; give one query")
     if not isinstance(statements[0], sqlglot.exp.Query):
