@@ -67,6 +67,13 @@ def json_value(value: Any) -> Any:
     return value
 
 
+def _shown(filter_value: Any) -> str:
+    """A filter as the text output's header shows it: a time in ISO-8601, a list comma-separated."""
+    if isinstance(filter_value, dict):
+        return filter_value["iso"]
+    return ", ".join(filter_value) if isinstance(filter_value, list) else str(filter_value)
+
+
 @dataclass(frozen=True)
 class Analysis:
     source: str
@@ -91,9 +98,8 @@ class Analysis:
         lines = [f"Source:  {self.source}", f"Format:  {format_string(self.fields)}", f"Records: {self.records}"]
         given = self.filters.given()
         if given:
-            shown = [f"{name} {value['iso'] if isinstance(value, dict) else ', '.join(value) if isinstance(value, list) else value}"
-                     for name, value in given.items()]
-            lines += [f"Filters: {'; '.join(shown)}", f"Matching: {self.matching}"]
+            lines += [f"Filters: {'; '.join(f'{name} {_shown(value)}' for name, value in given.items())}",
+                      f"Matching: {self.matching}"]
         for query in self.queries:
             rows = self.results[query.name]
             lines += ["", f"{query.name}: {query.title}"]

@@ -32,10 +32,11 @@ TABLE = "flow_logs"
 TOP_N = 20
 # traffic-over-time's interval, in seconds, unless --interval says otherwise: AWS's longer aggregation window.
 DEFAULT_INTERVAL_SECONDS = 300
-# Addresses that are not the internet: RFC 1918, shared address space (RFC 6598), link-local, loopback.
-NON_INTERNET_BLOCKS = tuple(ipaddress.IPv4Network(block) for block in (
-    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"))
-PRIVATE_BLOCKS = NON_INTERNET_BLOCKS[:3]
+# RFC 1918's private ranges: "inside" for egress-to-internet when no VPC block is given.
+PRIVATE_BLOCKS = tuple(ipaddress.IPv4Network(b) for b in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+# Addresses that are not the internet: those, shared address space (RFC 6598), link-local, loopback.
+NON_INTERNET_BLOCKS = PRIVATE_BLOCKS + tuple(
+    ipaddress.IPv4Network(b) for b in ("100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"))
 
 SUMMARY = "summary"
 TOP_TALKERS = "top-talkers"
@@ -201,15 +202,13 @@ class QuerySpec:
     columns: tuple[str, ...]
     trino: Callable[[QueryParams], str]
     needs_vpc_cidr: bool = False
-    # Whether --limit cuts its rows (a top-N question) or every row is an answer.
-    top_n: bool = True
 
 
 QUERY_SPECS: tuple[QuerySpec, ...] = (
     QuerySpec(SUMMARY, "Records, accepted and rejected flows, gaps, bytes and time span",
               ("action", "log-status", "bytes", "start", "end"),
               ("records", "accepted", "rejected", "nodata", "skipdata", "bytes", "first_start", "last_end"),
-              _summary, top_n=False),
+              _summary),
     QuerySpec(TOP_TALKERS, "Top talkers by bytes", ("srcaddr", "dstaddr", "bytes", "packets"),
               ("srcaddr", "dstaddr", "bytes", "packets", "flows"), _top_talkers),
     QuerySpec(REJECTED_BY_PORT, "Rejected flows by destination port", ("action", "dstport", "protocol", "packets"),
@@ -225,14 +224,15 @@ QUERY_SPECS: tuple[QuerySpec, ...] = (
               ("srcaddr", "dstaddr", "bytes", "packets", "flows"), _egress_to_internet),
     QuerySpec(TRAFFIC_OVER_TIME, "Accepted and rejected flows and bytes per interval", ("action", "bytes", "start"),
               ("interval_start", "accepted_flows", "rejected_flows", "accepted_bytes", "rejected_bytes"),
-              _traffic_over_time, top_n=False),
-    QuerySpec(BY_AWS_SERVICE, "Flows and bytes by the AWS service a packet was sent to", ("pkt-dst-aws-service", "bytes"),
+              _traffic_over_time),
+    QuerySpec(BY_AWS_SERVICE, "Flows and bytes by the AWS service a packet was sent to",
+              ("pkt-dst-aws-service", "bytes"),
               ("pkt_dst_aws_service", "flows", "bytes"), _by_aws_service),
     QuerySpec(BY_FLOW_DIRECTION, "Flows, packets and bytes by direction and action",
               ("flow-direction", "action", "packets", "bytes"),
-              ("flow_direction", "action", "flows", "packets", "bytes"), _by_flow_direction, top_n=False),
+              ("flow_direction", "action", "flows", "packets", "bytes"), _by_flow_direction),
     QuerySpec(REJECT_REASONS, "Rejected flows by reason", ("action", "reject-reason", "packets"),
-              ("reject_reason", "flows", "packets"), _reject_reasons, top_n=False),
+              ("reject_reason", "flows", "packets"), _reject_reasons),
 )
 QUERY_NAMES: tuple[str, ...] = tuple(spec.name for spec in QUERY_SPECS)
 # The name the results of --sql go under.

@@ -22,8 +22,8 @@ from flowlogs.filters import Filters, parse_filters
 from flowlogs.queries import QUERY_SPECS, TRAFFIC_OVER_TIME
 from flowlogs.readable import iso_utc
 from flowlogs.records import FlowRecord, parse_record
-from tests.test_analyze import (CUSTOM_FORMAT, VPC_CIDR, expected, expected_reject_reasons, expected_traffic_over_time,
-                                records_of_text)
+from tests.test_analyze import (CUSTOM_FORMAT, VPC_CIDR, expected, expected_egress_to_internet,
+                                expected_reject_reasons, expected_traffic_over_time, records_of_text)
 from tools.synth import FIRST_HOUR, write_synthetic
 
 V5_FORMAT = CUSTOM_FORMAT + " ${interface-id}"
@@ -84,6 +84,13 @@ def test_traffic_over_time_keeps_its_contract_for_the_report(v5):
     assert all(isinstance(row["interval_start"], int) for row in rows), rows[:2]
     starts = [row["interval_start"] for row in rows]
     assert starts == sorted(starts) and len(set(starts)) == len(starts), starts
+
+
+def test_egress_without_a_vpc_block_counts_sources_in_the_private_ranges(v5):
+    source, fields, records = v5
+    rows = document([str(source), "--log-format", V5_FORMAT, "--query", "egress-to-internet", "--limit", "0"])[
+        "queries"]["egress-to-internet"]
+    assert rows and rows == expected_egress_to_internet(records, None, 0)
 
 
 def test_reject_reasons_counts_rejects_without_a_reason_last(tmp_path):
