@@ -85,11 +85,15 @@ class Analysis:
     columns: dict[str, tuple[str, ...]] = field(default_factory=dict)
     filters: Filters = Filters()
     matching: Optional[int] = None
+    limit: int = TOP_N
+    interval: int = DEFAULT_INTERVAL_SECONDS
 
     def document(self) -> dict[str, Any]:
-        """`{"source", "format", "records", "filters", "matching", "queries": {name: rows}, "left_out"}`."""
+        """`{"source", "format", "records", "filters", "matching", "limit", "interval_seconds", "queries": {name:
+        rows}, "left_out": {name: reason}}`."""
         return {"source": self.source, "format": format_string(self.fields), "records": self.records,
                 "filters": self.filters.given(), "matching": self.records if self.matching is None else self.matching,
+                "limit": self.limit, "interval_seconds": self.interval,
                 "queries": {name: [{k: json_value(v) for k, v in row.items()} for row in rows]
                             for name, rows in self.results.items()},
                 "left_out": {item.name: item.reason for item in self.left_out}}
@@ -139,7 +143,7 @@ def analyze(source: str, *, fields: Sequence[str] = DEFAULT_FIELDS, vpc_cidr: Op
             columns[query.name] = tuple(d[0] for d in relation.description)
             results[query.name] = [dict(zip(columns[query.name], row)) for row in relation.fetchall()]
         con.close()
-    return Analysis(source, found, records, queries, left_out, results, columns, filters, matching)
+    return Analysis(source, found, records, queries, left_out, results, columns, filters, matching, limit, interval)
 
 
 def sql_text(value: str) -> str:
@@ -201,19 +205,22 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
                         help="records whose source or destination is this address or inside this IPv4 block "
                              "(repeatable: any of them)")
     narrow.add_argument("--action", type=str.upper, metavar="ACCEPT|REJECT", help="records with this action")
-    parser.add_argument("--limit", type=non_negative, default=TOP_N,
+    parser.add_argument("--limit", type=non_negative, default=TOP_N, metavar="N",
                         help=f"rows of each top-N question (default {TOP_N}; 0 for all)")
     parser.add_argument("--interval", type=positive, default=DEFAULT_INTERVAL_SECONDS, metavar="SECONDS",
                         help=f"traffic-over-time's interval (default {DEFAULT_INTERVAL_SECONDS} s)")
-    parser.add_argument("--vpc-cidr", help="the VPC's IPv4 block, for ssh-from-outside and egress-to-internet")
+    parser.add_argument("--vpc-cidr", metavar="CIDR", help="the VPC's IPv4 block, for ssh-from-outside and egress-to-internet")
     format_from = parser.add_mutually_exclusive_group()
     format_from.add_argument("--log-format", help="the records' logFormat ('${version} ${account-id} ...') when "
                              "the files have no header line (default: AWS's default format)")
     format_from.add_argument("--stack", help="take the log format and vpcCidr from config/Pulumi.<stack>.yaml "
                              "(only in a checkout of the repository, with its venv)")
-    parser.add_argument("--format", choices=("text", "json"), default="text")
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="aligned tables with readable times, protocols and sizes, or one JSON document with "
+                             "the raw numbers (default text)")
     parser.add_argument("--endpoint-url", help="S3 / CloudWatch Logs endpoint (a local emulator, for example)")
-    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"))
+    parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
+                        help="AWS region of s3:// and cwl:// sources (default: AWS_REGION or AWS_DEFAULT_REGION)")
     parser.set_defaults(run=run_analyze)
     return parser
 

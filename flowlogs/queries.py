@@ -1,7 +1,7 @@
 """The named analysis queries, written once in Athena's dialect (Trino) and carried to DuckDB by sqlglot.
 
-Athena runs the Trino text against the Glue table of an S3 Parquet destination; `make analyze`
-runs the DuckDB text on this machine. Both read a table named `flow_logs` whose columns are the
+Athena runs the Trino text against the Glue table of an S3 Parquet destination; `vpc-flow-logs
+analyze` runs the DuckDB text on this machine, and `user_query` carries a `--sql` text the same way. Both read a table named `flow_logs` whose columns are the
 format's fields with `-` turned into `_` (S3's Parquet column names) and `-` values as NULL.
 
 A query needs certain fields; for a format without them it is left out with the reason, never

@@ -82,6 +82,8 @@ def test_traffic_over_time_keeps_its_contract_for_the_report(v5):
     assert all(list(row) == ["interval_start", "accepted_flows", "rejected_flows", "accepted_bytes",
                              "rejected_bytes"] for row in rows), rows[:2]
     assert all(isinstance(row["interval_start"], int) for row in rows), rows[:2]
+    assert document([str(source), "--log-format", V5_FORMAT, "--query", TRAFFIC_OVER_TIME, "--interval", "60"])[
+        "interval_seconds"] == 60
     starts = [row["interval_start"] for row in rows]
     assert starts == sorted(starts) and len(set(starts)) == len(starts), starts
 
