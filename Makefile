@@ -2,7 +2,7 @@
 VENV := venv
 PYTHON := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-REQUIREMENTS := requirements.txt requirements-dev.txt policies/requirements.txt
+REQUIREMENTS := requirements.txt requirements-dev.txt requirements-install.txt policies/requirements.txt
 
 # `make check` checks every stack in config/; STACK=<name> or STACK_FILE=<path> checks one.
 STACK ?=
@@ -11,9 +11,11 @@ FORMAT ?= text
 OUTPUTS ?=
 TIMEOUT ?=
 POLL ?=
-# `make analyze SOURCE=<file, folder, s3://bucket/prefix or cwl://group> [QUERY=] [VPC_CIDR=] [STACK=] [FORMAT=json]`
+# `make analyze SOURCE=<file, folder, s3://bucket/prefix or cwl://group> [QUERY=] [VPC_CIDR=] [STACK=] [FORMAT=json]
+# [ARGS='--since 2h --action REJECT ...']`: ARGS takes any other option of `vpc-flow-logs analyze`.
 SOURCE ?=
 QUERY ?=
+ARGS ?=
 VPC_CIDR ?=
 ENDPOINT_URL ?=
 MUTANTS ?=
@@ -36,7 +38,7 @@ IN_CLI_MODULE := cd $(CLI_MODULE) &&
 REQUIRE_GO = command -v go >/dev/null || { echo "make pulumi-cli needs Go 1.26 (https://go.dev/dl/); make test and make check do not" >&2; exit 1; }
 PINNED_PULUMI := $(shell sed -n 's/^pulumi==//p' requirements.txt)
 
-.PHONY: check test e2e trino trino-test browser-test verify benchmark analyze benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
+.PHONY: check test e2e trino trino-test browser-test verify benchmark analyze install-check benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -80,9 +82,31 @@ benchmark: $(STAMP)
 
 analyze: $(STAMP)
 	@test -n "$(SOURCE)" || { echo "make analyze needs SOURCE=<file, folder, s3://bucket/prefix or cwl://group>" >&2; exit 2; }
-	$(PYTHON) -m tools.analyze "$(SOURCE)" --format $(FORMAT) $(if $(QUERY),--query $(QUERY),) \
+	$(PYTHON) -m flowlogs.cli analyze "$(SOURCE)" --format $(FORMAT) $(if $(QUERY),--query $(QUERY),) \
 		$(if $(VPC_CIDR),--vpc-cidr $(VPC_CIDR),) $(if $(STACK),--stack $(STACK),) \
-		$(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL),)
+		$(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL),) $(ARGS)
+
+# `pip install .` into a throwaway venv with requirements-install.txt's exact pins, then the installed
+# `vpc-flow-logs` (no Pulumi there) on AWS's example records, run outside the checkout.
+INSTALL_CHECK := .install-check
+AWS_EXAMPLES := ../shared/reference/flow-log-records-aws-docs.txt
+install-check:
+	rm -rf $(INSTALL_CHECK) build && python3 -m venv $(INSTALL_CHECK)/venv
+	$(INSTALL_CHECK)/venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements-install.txt .
+	rm -rf build
+	cd $(INSTALL_CHECK) && ! venv/bin/python -c "import pulumi" 2>/dev/null || { echo "pulumi is importable in $(INSTALL_CHECK)/venv" >&2; exit 1; }
+	grep -v '^#' $(AWS_EXAMPLES) > $(INSTALL_CHECK)/aws-examples.log
+	cd $(INSTALL_CHECK) && venv/bin/vpc-flow-logs analyze aws-examples.log --vpc-cidr 172.31.0.0/16
+	cd $(INSTALL_CHECK) && venv/bin/vpc-flow-logs analyze aws-examples.log --format json \
+		--sql "SELECT action, count(*) AS flows FROM flow_logs GROUP BY action" > sql.json
+	cd $(INSTALL_CHECK) && venv/bin/python -c 'import json, sys; rows = json.load(open("sql.json"))["queries"]["sql"]; \
+		lines = [l.split() for l in open("aws-examples.log") if l.strip()]; \
+		want = {a: sum(l[12] == a for l in lines) for a in {l[12] for l in lines}}; \
+		got = {r["action"] or "-": r["flows"] for r in rows}; \
+		sys.exit(0 if got == want else f"--sql counted {got}, the file holds {want}")'
+	cd $(INSTALL_CHECK) && ! venv/bin/vpc-flow-logs analyze aws-examples.log --sql "SELEC 1" 2>err.txt \
+		&& grep -q "does not parse" err.txt && ! grep -q Traceback err.txt
+	@echo "install-check: vpc-flow-logs installed from pyproject.toml without Pulumi and answered on AWS's examples"
 
 # 10 million synthetic records (written once to .benchmark-data/), plain gz and Parquet.
 benchmark-analyze: $(STAMP)

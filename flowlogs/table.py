@@ -14,6 +14,9 @@ from flowlogs.patterns import pattern_name
 # Glue's names for the Parquet types AWS delivers flow-log fields in.
 GLUE_TYPES = {"INT_32": "int", "INT_64": "bigint", "STRING": "string"}
 FIRST_YEAR = 2024
+# Digits of each time partition's value ('2026', '01', '09', '23'); a Trino text that prunes
+# partitions writes its bounds with them (flowlogs/filters.py).
+TIME_DIGITS = {"year": 4, "month": 2, "day": 2, "hour": 2}
 S3_SCHEME = "s3"
 
 
@@ -47,7 +50,7 @@ def location_template(bucket: str, key_prefix: str, hive: bool, per_hour: bool, 
 def projection(account_id: str, region: str, bucket: str, key_prefix: str, hive: bool,
                per_hour: bool, *, scheme: str = S3_SCHEME) -> dict[str, str]:
     """Table parameters that let Athena (and Trino) compute partitions instead of looking them up."""
-    ranges = {"year": (f"{FIRST_YEAR},2099", 4), "month": ("1,12", 2), "day": ("1,31", 2), "hour": ("0,23", 2)}
+    ranges = {"year": f"{FIRST_YEAR},2099", "month": "1,12", "day": "1,31", "hour": "0,23"}
     parameters = {"EXTERNAL": "TRUE", "classification": "parquet", "projection.enabled": "true",
                   "projection.aws_account_id.type": "enum", "projection.aws_account_id.values": account_id,
                   "projection.aws_region.type": "enum", "projection.aws_region.values": region,
@@ -57,7 +60,6 @@ def projection(account_id: str, region: str, bucket: str, key_prefix: str, hive:
         parameters.update({"projection.aws_service.type": "enum", "projection.aws_service.values": "vpcflowlogs"})
     for key in partition_keys(hive, per_hour):
         if key in ranges:
-            span, digits = ranges[key]
-            parameters.update({f"projection.{key}.type": "integer", f"projection.{key}.range": span,
-                               f"projection.{key}.digits": str(digits)})
+            parameters.update({f"projection.{key}.type": "integer", f"projection.{key}.range": ranges[key],
+                               f"projection.{key}.digits": str(TIME_DIGITS[key])})
     return parameters

@@ -1,4 +1,4 @@
-"""`make analyze`: the four queries on DuckDB against an independent computation in plain Python.
+"""`vpc-flow-logs analyze`: the named queries on DuckDB against an independent computation in plain Python.
 
 The expected answers come from reading the synthetic files with `gzip` and `parse_record` and
 counting in loops with `ipaddress`; DuckDB reads the same records as plain text and as Parquet.
@@ -21,20 +21,24 @@ from sqlglot import ErrorLevel
 
 from flowlogs.fields import DEFAULT_FIELDS, format_string, parse_log_format
 from flowlogs.patterns import SSH_SOURCES, insights_queries
-from flowlogs.queries import QUERY_NAMES, SSH_FROM_OUTSIDE, build_queries, to_duckdb
+from flowlogs import analyze as analyze_tool
+from flowlogs import cli, flow_source
+from flowlogs.flow_source import files_of, iter_records
+from flowlogs.queries import (DEFAULT_INTERVAL_SECONDS, NON_INTERNET_BLOCKS, PRIVATE_BLOCKS, QUERY_NAMES,
+                              QUERY_SPECS, SSH_FROM_OUTSIDE, build_queries, to_duckdb)
 from flowlogs.records import FlowRecord, parse_record
 from tests.moto_server import running_moto_server
-from tools import analyze as analyze_tool
-from tools import flow_source
 from tools.emulator import require_loopback
-from tools.flow_source import files_of, iter_records
 from tools.synth import write_synthetic
 
 VPC_CIDR = "10.0.0.0/16"
 # Extra fields before and after the default ones, and the default ones in another order.
 CUSTOM_FORMAT = ("${log-status} ${vpc-id} ${subnet-id} ${srcaddr} ${dstaddr} ${pkt-srcaddr} ${srcport} ${dstport} "
-                 "${protocol} ${tcp-flags} ${type} ${packets} ${bytes} ${start} ${end} ${action} ${flow-direction}")
+                 "${protocol} ${tcp-flags} ${type} ${packets} ${bytes} ${start} ${end} ${action} ${flow-direction} "
+                 "${pkt-dst-aws-service} ${reject-reason}")
 TOP_N = 20
+# AWS's default format and the version-5 fields the newer questions read: every question answers.
+ALL_QUESTIONS_FIELDS = DEFAULT_FIELDS + ("pkt-dst-aws-service", "flow-direction", "reject-reason")
 INSIGHTS_COUNTERPART = {SSH_FROM_OUTSIDE: SSH_SOURCES}
 
 
@@ -74,7 +78,7 @@ def expected_summary(records: Sequence[FlowRecord]) -> list[dict]:
              "last_end": max(ends) if ends else None}]
 
 
-def expected_top_talkers(records: Sequence[FlowRecord]) -> list[dict]:
+def expected_top_talkers(records: Sequence[FlowRecord], limit: int = TOP_N) -> list[dict]:
     groups: dict[tuple, list[FlowRecord]] = defaultdict(list)
     for r in records:
         if r.srcaddr is not None and r.dstaddr is not None and r.bytes is not None:
@@ -82,10 +86,14 @@ def expected_top_talkers(records: Sequence[FlowRecord]) -> list[dict]:
     rows = [{"srcaddr": s, "dstaddr": d, "bytes": _sum(r.bytes for r in rs), "packets": _sum(r.packets for r in rs),
              "flows": len(rs)} for (s, d), rs in groups.items()]
     rows.sort(key=lambda row: (-row["bytes"], -row["flows"], row["srcaddr"], row["dstaddr"]))
-    return rows[:TOP_N]
+    return _top(rows, limit)
 
 
-def expected_rejected_by_port(records: Sequence[FlowRecord]) -> list[dict]:
+def _top(rows: list[dict], limit: int) -> list[dict]:
+    return rows[:limit] if limit else rows
+
+
+def expected_rejected_by_port(records: Sequence[FlowRecord], limit: int = TOP_N) -> list[dict]:
     groups: dict[tuple, list[FlowRecord]] = defaultdict(list)
     for r in records:
         if r.action == "REJECT":
@@ -94,7 +102,7 @@ def expected_rejected_by_port(records: Sequence[FlowRecord]) -> list[dict]:
             for (port, protocol), rs in groups.items()]
     rows.sort(key=lambda row: (-row["flows"], _last(None if row["packets"] is None else -row["packets"]),
                                _last(row["dstport"]), _last(row["protocol"])))
-    return rows[:TOP_N]
+    return _top(rows, limit)
 
 
 def outside(address: str, network: ipaddress.IPv4Network) -> bool:
@@ -102,7 +110,7 @@ def outside(address: str, network: ipaddress.IPv4Network) -> bool:
     return parsed.version != network.version or parsed not in network
 
 
-def expected_ssh_from_outside(records: Sequence[FlowRecord], vpc_cidr: str) -> list[dict]:
+def expected_ssh_from_outside(records: Sequence[FlowRecord], vpc_cidr: str, limit: int = TOP_N) -> list[dict]:
     network = ipaddress.ip_network(vpc_cidr)
     groups: dict[str, list[FlowRecord]] = defaultdict(list)
     for r in records:
@@ -111,13 +119,106 @@ def expected_ssh_from_outside(records: Sequence[FlowRecord], vpc_cidr: str) -> l
             groups[r.srcaddr].append(r)
     rows = [{"srcaddr": s, "flows": len(rs), "bytes": _sum(r.bytes for r in rs)} for s, rs in groups.items()]
     rows.sort(key=lambda row: (-row["flows"], _last(None if row["bytes"] is None else -row["bytes"]), row["srcaddr"]))
-    return rows[:TOP_N]
+    return _top(rows, limit)
 
 
-def expected(records: Sequence[FlowRecord], vpc_cidr: str) -> dict[str, list[dict]]:
-    return {"summary": expected_summary(records), "top-talkers": expected_top_talkers(records),
-            "rejected-by-port": expected_rejected_by_port(records),
-            "ssh-from-outside": expected_ssh_from_outside(records, vpc_cidr)}
+def expected_top_rejected_sources(records: Sequence[FlowRecord], limit: int = TOP_N) -> list[dict]:
+    groups: dict[str, list[FlowRecord]] = defaultdict(list)
+    for r in records:
+        if r.action == "REJECT" and r.srcaddr is not None:
+            groups[r.srcaddr].append(r)
+    rows = [{"srcaddr": s, "flows": len(rs), "ports": len({r.dstport for r in rs if r.dstport is not None}),
+             "targets": len({r.dstaddr for r in rs if r.dstaddr is not None}), "packets": _sum(r.packets for r in rs)}
+            for s, rs in groups.items()]
+    rows.sort(key=lambda row: (-row["flows"], -row["ports"], row["srcaddr"]))
+    return _top(rows, limit)
+
+
+def _ipv4_in(address: Optional[str], networks: Sequence[ipaddress.IPv4Network]) -> bool:
+    """An IPv4 address inside one of `networks`; False for IPv6 (IPv4-mapped included) and no address."""
+    if address is None:
+        return False
+    parsed = ipaddress.ip_address(address)
+    return parsed.version == 4 and any(parsed in network for network in networks)
+
+
+def expected_egress_to_internet(records: Sequence[FlowRecord], vpc_cidr: Optional[str],
+                                limit: int = TOP_N) -> list[dict]:
+    inside = [ipaddress.ip_network(vpc_cidr)] if vpc_cidr else list(PRIVATE_BLOCKS)
+    groups: dict[tuple, list[FlowRecord]] = defaultdict(list)
+    for r in records:
+        if (r.action == "ACCEPT" and r.bytes is not None and _ipv4_in(r.srcaddr, inside) and r.dstaddr is not None
+                and ipaddress.ip_address(r.dstaddr).version == 4
+                and not _ipv4_in(r.dstaddr, list(NON_INTERNET_BLOCKS) + inside)):
+            groups[(r.srcaddr, r.dstaddr)].append(r)
+    rows = [{"srcaddr": s, "dstaddr": d, "bytes": _sum(r.bytes for r in rs), "packets": _sum(r.packets for r in rs),
+             "flows": len(rs)} for (s, d), rs in groups.items()]
+    rows.sort(key=lambda row: (-row["bytes"], -row["flows"], row["srcaddr"], row["dstaddr"]))
+    return _top(rows, limit)
+
+
+def expected_traffic_over_time(records: Sequence[FlowRecord], interval: int = DEFAULT_INTERVAL_SECONDS) -> list[dict]:
+    rows: dict[int, dict] = {}
+    for r in records:
+        if r.action in ("ACCEPT", "REJECT") and r.start is not None:
+            key = r.start // interval * interval
+            row = rows.setdefault(key, {"interval_start": key, "accepted_flows": 0, "rejected_flows": 0,
+                                        "accepted_bytes": 0, "rejected_bytes": 0})
+            side = "accepted" if r.action == "ACCEPT" else "rejected"
+            row[f"{side}_flows"] += 1
+            row[f"{side}_bytes"] += r.bytes or 0
+    return [rows[key] for key in sorted(rows)]
+
+
+def expected_by_aws_service(records: Sequence[FlowRecord], limit: int = TOP_N) -> list[dict]:
+    groups: dict[str, list[FlowRecord]] = defaultdict(list)
+    for r in records:
+        if r.values.get("pkt-dst-aws-service") is not None:
+            groups[r.values["pkt-dst-aws-service"]].append(r)
+    rows = [{"pkt_dst_aws_service": name, "flows": len(rs), "bytes": _sum(r.bytes for r in rs) or 0}
+            for name, rs in groups.items()]
+    rows.sort(key=lambda row: (-row["bytes"], -row["flows"], row["pkt_dst_aws_service"]))
+    return _top(rows, limit)
+
+
+def expected_by_flow_direction(records: Sequence[FlowRecord]) -> list[dict]:
+    groups: dict[tuple, list[FlowRecord]] = defaultdict(list)
+    for r in records:
+        if r.values.get("flow-direction") is not None and r.action is not None:
+            groups[(r.values["flow-direction"], r.action)].append(r)
+    return [{"flow_direction": direction, "action": action, "flows": len(rs),
+             "packets": _sum(r.packets for r in rs) or 0, "bytes": _sum(r.bytes for r in rs) or 0}
+            for (direction, action), rs in sorted(groups.items())]
+
+
+def expected_reject_reasons(records: Sequence[FlowRecord]) -> list[dict]:
+    groups: dict[Optional[str], list[FlowRecord]] = defaultdict(list)
+    for r in records:
+        if r.action == "REJECT":
+            groups[r.values.get("reject-reason")].append(r)
+    rows = [{"reject_reason": reason, "flows": len(rs), "packets": _sum(r.packets for r in rs) or 0}
+            for reason, rs in groups.items()]
+    rows.sort(key=lambda row: (-row["flows"], _last(row["reject_reason"])))
+    return rows
+
+
+def expected(records: Sequence[FlowRecord], vpc_cidr: Optional[str], fields: Sequence[str] = DEFAULT_FIELDS, *,
+             limit: int = TOP_N, interval: int = DEFAULT_INTERVAL_SECONDS) -> dict[str, list[dict]]:
+    """Every named query's rows that the format can answer (and a VPC block, where one is needed)."""
+    every = {"summary": lambda: expected_summary(records),
+             "top-talkers": lambda: expected_top_talkers(records, limit),
+             "rejected-by-port": lambda: expected_rejected_by_port(records, limit),
+             "ssh-from-outside": lambda: expected_ssh_from_outside(records, vpc_cidr, limit),
+             "top-rejected-sources": lambda: expected_top_rejected_sources(records, limit),
+             "egress-to-internet": lambda: expected_egress_to_internet(records, vpc_cidr, limit),
+             "traffic-over-time": lambda: expected_traffic_over_time(records, interval),
+             "by-aws-service": lambda: expected_by_aws_service(records, limit),
+             "by-flow-direction": lambda: expected_by_flow_direction(records),
+             "reject-reasons": lambda: expected_reject_reasons(records)}
+    assert set(every) == set(QUERY_NAMES), "a named query has no independent computation here"
+    answerable = {spec.name for spec in QUERY_SPECS if set(spec.needs) <= set(fields)
+                  and (vpc_cidr or not spec.needs_vpc_cidr)}
+    return {name: compute() for name, compute in every.items() if name in answerable}
 
 
 # Synthetic sources, written once per format and layout
@@ -150,8 +251,9 @@ SOURCES = [
 def test_duckdb_answers_equal_the_python_computation(synthetic, log_format, kind, hive, header):
     out, records = synthetic(log_format, hive=hive, header=header)
     analysis = analyze_tool.analyze(str(out / kind), fields=parse_log_format(log_format), vpc_cidr=VPC_CIDR)
-    want = expected(records, VPC_CIDR)
-    for name in QUERY_NAMES:
+    want = expected(records, VPC_CIDR, parse_log_format(log_format))
+    assert set(analysis.results) == set(want), out / kind
+    for name in want:
         assert analysis.results[name] == want[name], f"{name} on {out / kind}"
 
 
@@ -182,7 +284,7 @@ def test_iter_records_yields_every_record_through_the_parser(synthetic, kind):
 
 @pytest.mark.parametrize("name", QUERY_NAMES)
 def test_athena_text_parses_as_trino(name):
-    (query,), _ = build_queries(DEFAULT_FIELDS, VPC_CIDR, (name,))
+    (query,), _ = build_queries(ALL_QUESTIONS_FIELDS, VPC_CIDR, (name,))
     parsed = sqlglot.parse_one(query.trino, read="trino", error_level=ErrorLevel.RAISE)
     assert parsed.find(sqlglot.exp.Table).name == "flow_logs", query.trino
 
@@ -196,13 +298,13 @@ def test_a_format_without_a_needed_field_leaves_the_query_out_with_the_reason():
     fields = tuple(f for f in DEFAULT_FIELDS if f != "bytes")
     queries, left_out = build_queries(fields, VPC_CIDR)
     reasons = {item.name: item.reason for item in left_out}
-    assert [q.name for q in queries] == ["rejected-by-port"], reasons
-    assert set(reasons) == {"summary", "top-talkers", "ssh-from-outside"}
-    assert all("bytes" in reason for reason in reasons.values()), reasons
+    assert [q.name for q in queries] == ["rejected-by-port", "top-rejected-sources"], reasons
+    assert {"summary", "top-talkers", "ssh-from-outside", "egress-to-internet", "traffic-over-time"} <= set(reasons)
+    assert all("bytes" in reasons[name] for name in ("summary", "top-talkers", "traffic-over-time")), reasons
 
 
 def test_ssh_from_outside_without_a_vpc_block_is_left_out():
-    queries, left_out = build_queries(DEFAULT_FIELDS, None)
+    queries, left_out = build_queries(DEFAULT_FIELDS, None, ("summary", "ssh-from-outside"))
     assert "ssh-from-outside" not in [q.name for q in queries]
     assert [item.name for item in left_out] == ["ssh-from-outside"] and "--vpc-cidr" in left_out[0].reason
 
@@ -210,7 +312,8 @@ def test_ssh_from_outside_without_a_vpc_block_is_left_out():
 def test_saved_logs_insights_queries_ask_the_same_questions():
     """CloudWatch keeps its own syntax; each SQL query has a saved Logs Insights counterpart."""
     insights = {query.key for query in insights_queries(DEFAULT_FIELDS, VPC_CIDR)}
-    assert {INSIGHTS_COUNTERPART.get(name, name) for name in QUERY_NAMES} == insights
+    first_four = QUERY_NAMES[:4]
+    assert {INSIGHTS_COUNTERPART.get(name, name) for name in first_four} == insights
 
 
 def test_logs_insights_summary_is_left_out_for_a_format_without_its_fields():
@@ -241,6 +344,11 @@ def test_ssh_from_outside_is_exact_on_the_block_edges_and_counts_ipv6_as_outside
 
 # The command
 
+def main(argv: Sequence[str]) -> int:
+    """`vpc-flow-logs analyze ARGV`, in this process."""
+    return cli.main(["analyze", *argv])
+
+
 def _write_records(path: Path, lines: Sequence[str]) -> Path:
     with gzip.open(path, "wt") as out:
         out.write("\n".join(lines) + "\n")
@@ -250,7 +358,7 @@ def _write_records(path: Path, lines: Sequence[str]) -> Path:
 def test_a_bad_line_exits_2_with_the_path_and_the_line(tmp_path, capsys):
     good = "2 123456789012 eni-1 10.0.0.1 10.0.0.2 40000 22 6 3 300 100 160 ACCEPT OK"
     path = _write_records(tmp_path / "records.log.gz", [good, good, "2 123456789012 eni-1 not a record", good])
-    code = analyze_tool.main([str(path)])
+    code = main([str(path)])
     err = capsys.readouterr().err
     assert code == 2, err
     assert str(path) in err and "line 3" in err and "not a record" in err, err
@@ -258,23 +366,23 @@ def test_a_bad_line_exits_2_with_the_path_and_the_line(tmp_path, capsys):
 
 
 def test_a_missing_source_exits_2_naming_it(tmp_path, capsys):
-    code = analyze_tool.main([str(tmp_path / "nowhere")])
+    code = main([str(tmp_path / "nowhere")])
     err = capsys.readouterr().err
     assert code == 2 and "nowhere" in err, err
 
 
 def test_json_output_is_one_document_with_every_query(synthetic, capsys):
     out, records = synthetic(None)
-    code = analyze_tool.main([str(out / "parquet"), "--vpc-cidr", VPC_CIDR, "--format", "json"])
+    code = main([str(out / "parquet"), "--vpc-cidr", VPC_CIDR, "--format", "json"])
     document = json.loads(capsys.readouterr().out)
     assert code == 0
     assert document["records"] == len(records) and document["format"] == format_string(DEFAULT_FIELDS)
-    assert list(document["queries"]) == list(QUERY_NAMES), document["queries"].keys()
+    assert list(document["queries"]) == list(expected(records, VPC_CIDR)), document["queries"].keys()
 
 
 def test_text_output_aligns_columns(synthetic, capsys):
     out, _ = synthetic(None)
-    analyze_tool.main([str(out / "text"), "--query", "top-talkers"])
+    main([str(out / "text"), "--query", "top-talkers"])
     lines = capsys.readouterr().out.splitlines()
     table = lines[lines.index("top-talkers: Top talkers by bytes") + 1:]
     header, rule = table[0], table[1]
@@ -285,7 +393,7 @@ def test_text_output_aligns_columns(synthetic, capsys):
 def test_progress_shows_on_stderr_and_never_in_the_json(synthetic, capsys, monkeypatch):
     monkeypatch.setattr(flow_source, "PROGRESS_DELAY_SECONDS", 0)
     out, records = synthetic(None)
-    analyze_tool.main([str(out / "text"), "--format", "json"])
+    main([str(out / "text"), "--format", "json"])
     captured = capsys.readouterr()
     assert "reading records" in captured.err, captured.err
     assert json.loads(captured.out)["records"] == len(records)
@@ -316,7 +424,7 @@ def _run_json(argv: list[str]) -> dict:
     import io
     stdout = io.StringIO()
     with contextlib.redirect_stdout(stdout):
-        assert analyze_tool.main(argv + ["--format", "json"]) == 0
+        assert main(argv + ["--format", "json"]) == 0
     return json.loads(stdout.getvalue())
 
 
@@ -375,8 +483,9 @@ README_QUERIES = ("<!-- generated queries: start -->", "<!-- generated queries: 
 
 
 def queries_markdown() -> str:
-    """Each query's Athena and DuckDB text, for AWS's default format and the lab's VPC block."""
-    queries, _ = build_queries(DEFAULT_FIELDS, VPC_CIDR)
+    """Each query's Athena and DuckDB text, for ALL_QUESTIONS_FIELDS and the lab's VPC block."""
+    queries, left_out = build_queries(ALL_QUESTIONS_FIELDS, VPC_CIDR)
+    assert not left_out, left_out
     parts = []
     for query in queries:
         parts += [f"#### `{query.name}`: {query.title}", "", "Athena (Trino):", "", "```sql", query.trino, "```", "",
@@ -394,7 +503,7 @@ def test_readme_shows_the_generated_query_texts():
 
 def test_a_file_that_is_not_parquet_exits_2_naming_the_source(tmp_path, capsys):
     (tmp_path / "records.log.parquet").write_bytes(b"PAR1 this is not a Parquet file")
-    code = analyze_tool.main([str(tmp_path)])
+    code = main([str(tmp_path)])
     err = capsys.readouterr().err
     assert code == 2 and "records.log.parquet" in err and "Traceback" not in err, err
 
@@ -402,6 +511,6 @@ def test_a_file_that_is_not_parquet_exits_2_naming_the_source(tmp_path, capsys):
 def test_a_bad_value_in_a_field_no_query_reads_still_exits_2(tmp_path, capsys):
     good = "2 123456789012 eni-1 10.0.0.1 10.0.0.2 40000 22 6 3 300 100 160 ACCEPT OK"
     path = _write_records(tmp_path / "records.log.gz", [good, good.replace(" 40000 ", " port ")])
-    code = analyze_tool.main([str(path)])
+    code = main([str(path)])
     err = capsys.readouterr().err
     assert code == 2 and "line 2" in err and "srcport" in err, err

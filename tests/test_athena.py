@@ -90,15 +90,16 @@ def test_partitions_are_projected_over_s3s_layout(hive, per_hour, keys, template
 def test_saved_queries_are_the_trino_texts_for_the_format():
     rendering = render_component(athena_args())
     saved = {r.inputs["name"].split("/", 1)[1]: r.inputs["query"] for r in rendering.by_type(NAMED_QUERY)}
-    queries, _ = build_queries(DEFAULT_FIELDS, "10.0.0.0/16")
+    queries, left_out = build_queries(DEFAULT_FIELDS, "10.0.0.0/16")
     assert saved == {q.title: q.trino for q in queries}
-    assert len(saved) == len(QUERY_NAMES)
+    assert len(saved) == len(QUERY_NAMES) - len(left_out) and len(saved) > 4, sorted(saved)
 
 
 def test_a_query_the_format_cannot_answer_is_not_saved():
     fields = tuple(f for f in DEFAULT_FIELDS if f != "bytes")
     rendering = render_component(athena_args(fields))
-    assert len(rendering.by_type(NAMED_QUERY)) == 1, [r.name for r in rendering.by_type(NAMED_QUERY)]
+    names = sorted(r.name for r in rendering.by_type(NAMED_QUERY))
+    assert names == ["records-rejected-by-port-query", "records-top-rejected-sources-query"], names
 
 
 def test_a_cutoff_athena_refuses_is_an_error_naming_it():

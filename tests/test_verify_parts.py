@@ -30,7 +30,7 @@ from tests.moto_server import LOOPBACK, free_port
 from tests.conftest import stack_file
 from tests.test_verify import HOSTS, REGION, WEB, Terminal, lab_stack_file, lab_traffic, line, loopback_only_network, with_host  # noqa: F401
 from tools import verify
-from tools.flow_source import SourceError
+from flowlogs.flow_source import SourceError
 from tools.verify import (DROPPED_PORT, HTTP_PORT, SSH_PORT, TIMED_OUT, Host, Observation, ProbeResult, Prober,
                           ProgressLine, StackOutputs, Totals, VerifyError, expectations, missing, observe,
                           read_outputs, read_s3_messages, render_table, wait_for_records)

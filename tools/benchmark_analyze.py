@@ -24,7 +24,7 @@ from typing import Any, Optional, Sequence
 from flowlogs.fields import DEFAULT_FIELDS
 from flowlogs.queries import TABLE, build_queries, needed_fields
 from flowlogs.records import parse_record
-from tools.flow_source import connect, files_of, load
+from flowlogs.flow_source import connect, files_of, load
 from tools.synth import write_synthetic
 
 VPC_CIDR = "10.0.0.0/16"

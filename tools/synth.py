@@ -27,7 +27,7 @@ from flowlogs.fields import (DEFAULT_FIELDS, FIELDS, FIELDS_BY_VERSION, enumerat
                              record_version)
 from flowlogs.patterns import pattern_name
 from flowlogs.records import MISSING
-from tools.flow_source import duckdb_type
+from flowlogs.flow_source import duckdb_type
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"

@@ -39,7 +39,7 @@ from config.settings import Settings, settings_from_stack_file, stack_file_of
 from flowlogs.fields import format_string
 from flowlogs.records import MISSING, FlowRecord, parse_record, protocol_name
 from flowlogs.quoting import cut
-from tools.flow_source import SourceError, download_objects, files_of, iter_records, list_objects
+from flowlogs.flow_source import SourceError, download_objects, files_of, iter_records, list_objects
 
 # Without these a record cannot be tied to a host, a port and a verdict, or summed.
 REQUIRED_FIELDS = ("interface-id", "dstport", "protocol", "action", "packets", "bytes")
