@@ -57,7 +57,9 @@ def cpu():
 spec = json.load(sys.stdin)
 seconds, rows = {}, {}
 started, cpu_started = time.perf_counter(), cpu()
+# DuckDB's own bar would print into stdout, which carries this report.
 con = duckdb.connect()
+con.execute("SET enable_progress_bar_print = false")
 for name, sql in spec["sql"].items():
     begun = time.perf_counter()
     rows[name] = [list(row) for row in con.execute(sql).fetchall()]

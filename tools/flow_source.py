@@ -37,7 +37,8 @@ DUCKDB_TYPES = {"INT_32": "INTEGER", "INT_64": "BIGINT", "STRING": "VARCHAR"}
 PROGRESS_DELAY_SECONDS = 2.0
 FIELD_BY_COLUMN = {pattern_name(name): name for name in KNOWN_FIELDS}
 # DuckDB's own cap; past it, tables and large aggregations spill to the scratch folder. The
-# table of 10 million text records is about 1 GB: at this cap the whole process stays under 1 GB.
+# table of 10 million text records takes about 800 MB; at this cap part of it spills and the
+# whole process stays under 1 GB.
 MEMORY_LIMIT = "750MB"
 
 
