@@ -11,6 +11,7 @@ with or without Hive partitions.
 from __future__ import annotations
 
 import gzip
+import re
 import sys
 import threading
 from dataclasses import dataclass
@@ -35,8 +36,10 @@ DUCKDB_TYPES = {"INT_32": "INTEGER", "INT_64": "BIGINT", "STRING": "VARCHAR"}
 # A progress bar appears only once work has taken this long.
 PROGRESS_DELAY_SECONDS = 2.0
 FIELD_BY_COLUMN = {pattern_name(name): name for name in KNOWN_FIELDS}
-# DuckDB's own cap; past it, tables and large aggregations spill to the scratch folder.
-MEMORY_LIMIT = "1GB"
+# DuckDB's own cap; past it, tables and large aggregations spill to the scratch folder. The
+# table of 10 million text records takes about 800 MB; at this cap part of it spills and the
+# whole process stays under 1 GB.
+MEMORY_LIMIT = "750MB"
 
 
 class SourceError(Exception):
@@ -154,33 +157,39 @@ def connect(scratch: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
+# What DuckDB's CSV reader says about a line it cannot read (with ignore_errors off, as here).
+CSV_ERROR = re.compile(r"CSV Error on Line: (?P<line>\d+)\s*\nOriginal Line: (?P<text>.*?)\n(?P<message>.*?)\n.*"
+                       r"^\s*file = (?P<path>.*?)$", re.DOTALL | re.MULTILINE)
+
+
+def _text_reader(files: Sequence[Path], fields: Sequence[str], header: bool) -> str:
+    columns = "{" + ", ".join(f"'{pattern_name(f)}': '{duckdb_type(f)}'" for f in fields) + "}"
+    # Typed columns and no sniffing: DuckDB converts as it tokenizes, one file per thread.
+    return (f"read_csv({_sql_list(files)}, delim = ' ', header = {str(header).lower()}, columns = {columns}, "
+            f"nullstr = '{MISSING}', auto_detect = false, quote = '', escape = '', compression = 'auto')")
+
+
 def _load_text(con: duckdb.DuckDBPyConnection, files: Sequence[Path], configured: Sequence[str],
                keep: Optional[Collection[str]]) -> tuple[str, ...]:
     fields, with_header = text_format(files, configured)
     kept = [f'"{pattern_name(f)}"' for f in fields if keep is None or f in keep]
     unkept = [f'"{pattern_name(f)}"' for f in fields if keep is not None and f not in keep]
-    # DuckDB converts only the columns a query names; hashing the others makes it check every
-    # value of every record (and refuse a bad one) while storing one number instead of them.
-    kept += [f"hash({', '.join(unkept)}) AS other_fields_checked"] if unkept else []
+    # DuckDB converts only the columns a query names. A filter on a hash of the others makes it
+    # check every value of every record (and refuse a bad one) without storing anything of
+    # them: a hash is never NULL, so the filter keeps every record.
+    checked = f" WHERE hash({', '.join(unkept)}) IS NOT NULL" if unkept else ""
     without_header = [path for path in files if path not in with_header]
-    columns = "{" + ", ".join(f"'{pattern_name(f)}': '{duckdb_type(f)}'" for f in fields) + "}"
-    selects = [
-        f"SELECT {', '.join(kept)} FROM read_csv({_sql_list(group)}, delim = ' ', header = {str(header).lower()}, "
-        f"columns = {columns}, nullstr = '{MISSING}', auto_detect = false, quote = '', escape = '', "
-        "store_rejects = true, compression = 'auto')"
-        for group, header in ((with_header, True), (without_header, False)) if group]
+    selects = [f"SELECT {', '.join(kept)} FROM {_text_reader(group, fields, header)}{checked}"
+               for group, header in ((with_header, True), (without_header, False)) if group]
     try:
         run(con, f"CREATE TABLE {TABLE} AS " + " UNION ALL ".join(selects), "reading records")
     except duckdb.Error as error:
+        bad = CSV_ERROR.search(str(error))
+        if bad:
+            raise SourceError(f"{bad['path']}: line {bad['line']} is not a record in the format "
+                              f"'{format_string(fields)}' ({bad['message'].strip()}): {bad['text'][:200]!r}") from None
         raise SourceError(f"{files[0] if len(files) == 1 else files[0].parent}: not readable as records "
                           f"in the format '{format_string(fields)}' ({error})") from None
-    bad = con.execute(
-        "SELECT s.file_path, e.line, e.csv_line, e.error_message FROM reject_errors e "
-        "JOIN reject_scans s USING (scan_id, file_id) ORDER BY s.file_path, e.line LIMIT 1").fetchone()
-    if bad:
-        path, line, text, message = bad
-        raise SourceError(f"{path}: line {line} is not a record in the format '{format_string(fields)}' "
-                          f"({message.splitlines()[0]}): {text[:200]!r}")
     return fields
 
 
