@@ -263,7 +263,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     # The readers need boto3, DuckDB and pyarrow; importing them here keeps the mapping itself light.
     import boto3
 
-    from tools.flow_source import SourceError, iter_records, local_files
+    from flowlogs.flow_source import SourceError, iter_records, local_files
 
     parser = argparse.ArgumentParser(prog="python -m flowlogs.ocsf", description=__doc__.split("\n\n")[0])
     parser.add_argument("source", help="file, folder, s3://bucket/prefix or cwl://log-group")

@@ -1,6 +1,6 @@
 """An analysis document of synthetic records, as `--format json` prints it, for the report's tests.
 
-DuckDB answers the four queries through `tools.analyze`; the `traffic-over-time` rows are
+DuckDB answers the four queries through `flowlogs.analyze`; the `traffic-over-time` rows are
 counted here in plain Python over the project's parser, independently of any query, until
 the analysis has that query of its own.
 """
@@ -14,8 +14,8 @@ from typing import Any, Iterable, Optional
 from flowlogs.fields import DEFAULT_FIELDS
 from flowlogs.records import FlowRecord
 from flowlogs.report import TRAFFIC_OVER_TIME
-from tools.analyze import analyze
-from tools.flow_source import files_of, iter_records
+from flowlogs.analyze import analyze
+from flowlogs.flow_source import files_of, iter_records
 from tools.synth import write_synthetic
 
 INTERVAL_SECONDS = 300

@@ -9,7 +9,7 @@ import pytest
 from flowlogs.fields import DEFAULT_FIELDS
 from flowlogs.queries import QUERY_NAMES, TABLE
 from tools import benchmark_analyze
-from tools.flow_source import files_of
+from flowlogs.flow_source import files_of
 from tools.synth import write_synthetic
 
 RECORDS = 20_000

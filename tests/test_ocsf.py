@@ -19,7 +19,7 @@ from flowlogs.ocsf import (MAPPED, OCSF_VERSION, UNMAPPED, OcsfError, mapping_ma
 from flowlogs.ocsf import main as ocsf_main
 from flowlogs.records import parse_record
 from tests.test_records import reference_lines
-from tools.flow_source import files_of, iter_records
+from flowlogs.flow_source import files_of, iter_records
 from tools.synth import write_synthetic
 
 README = Path(__file__).resolve().parents[1] / "README.md"

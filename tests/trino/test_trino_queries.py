@@ -15,7 +15,7 @@ from flowlogs.queries import QUERY_NAMES, build_queries
 from flowlogs.table import glue_columns, partition_keys, projection
 from flowlogs.trino import TrinoEngine, local_layout, location_of
 from tests.trino.parquet_records import VPC_CIDR, write_records
-from tools.analyze import analyze
+from flowlogs.analyze import analyze
 from tools.synth import ACCOUNT, REGION
 
 CUSTOM_FIELDS = parse_log_format(
