@@ -18,9 +18,9 @@ from typing import Any, Callable, Mapping
 
 import pulumi
 
-from config.limits import (SECRET_PLACEHOLDER, check_alarm_window, check_distinct_cidrs,
-                           check_distinct_emails, check_ingress_rule_count, check_instance_type, check_ssh_public_key,
-                           check_tags, hide_nested_secrets, refuse, shown)
+from config.limits import (SECRET_PLACEHOLDER, check_alarm_window, check_distinct_cidrs, check_distinct_emails,
+                           check_email, check_ingress_rule_count, check_instance_type, check_key_pair_name,
+                           check_ssh_public_key, check_tags, hide_nested_secrets, refuse, shown)
 from config.stack_file import read_stack_config
 from flowlogs.fields import (KNOWN_FIELDS, TRANSIT_GATEWAY_FIELDS, VPC_FIELDS, LogFormatError, fields_outside,
                              parse_log_format)
@@ -34,7 +34,6 @@ AGGREGATION_INTERVALS = (60, 600)
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                   1827, 2192, 2557, 2922, 3288, 3653)
 MIN_SUBNETS = 2
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -288,10 +287,7 @@ def _tags(reader: _Reader) -> Mapping[str, str]:
     key = "tags"
     allowed = 'an object of string tags, e.g. {"Owner": "platform"}; Project and Environment are set for you'
     tags = reader.json(key, dict, allowed, {})
-    check_tags(tags)
-    for name in tags:
-        if name in ("Project", "Environment"):
-            raise refuse(f"{key}.{name}", tags[name], allowed)
+    check_tags(tags, key)
     return MappingProxyType(dict(tags))
 
 
@@ -317,12 +313,8 @@ def _alarm(key: str, name: str, raw: Any) -> AlarmSettings:
 
 def _monitoring(reader: _Reader) -> MonitoringSettings:
     emails = reader.json("alertEmails", list, 'a list of e-mail addresses, e.g. ["ops@example.com"]', [])
-    for email in emails:
-        # A `secure:` address the tools do not decrypt; the engine's run checks the address itself.
-        if email == SECRET_PLACEHOLDER:
-            continue
-        if not isinstance(email, str) or not _EMAIL.match(email):
-            raise refuse("alertEmails", emails, "a list of e-mail addresses, e.g. [\"ops@example.com\"]")
+    for index, email in enumerate(emails):
+        check_email(f"alertEmails[{index}]", email)
     check_distinct_emails(emails)
     key = "alarms"
     alarms = reader.json(key, dict, "an object with any of " + ", ".join(ALARM_DEFAULTS), {})
@@ -575,6 +567,8 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
         raise refuse("keyPairName", key_pair_name, "unset when sshPublicKey is set (use one or the other)")
     if ssh_public_key:
         check_ssh_public_key(ssh_public_key)
+    if key_pair_name:
+        check_key_pair_name("keyPairName", key_pair_name)
     instance_type = reader.raw("instanceType") or "t3.micro"
     if lab:
         check_instance_type(instance_type)
