@@ -57,9 +57,10 @@ def shown(value: Any) -> str:
     return cut(text, MAX_SHOWN)
 
 
-def refuse(key: str, value: Any, allowed: str, quoted: str | None = None) -> pulumi.RunError:
-    """The error for `key`: its value (or `quoted` in its place) and what is allowed."""
-    return pulumi.RunError(f"config {PROJECT}:{key} = {quoted or shown(value)} is invalid: {allowed}")
+def refuse(key: str, value: Any, allowed: str, quoted: str | None = None, secret: bool = False) -> pulumi.RunError:
+    """The error for `key`: its value (or `quoted`, or the placeholder for a secret, in its place) and what is allowed."""
+    shown_value = SECRET_PLACEHOLDER if secret else quoted or shown(value)
+    return pulumi.RunError(f"config {PROJECT}:{key} = {shown_value} is invalid: {allowed}")
 
 
 def _tag_character_problem(text: str) -> str | None:
@@ -72,21 +73,24 @@ def _tag_character_problem(text: str) -> str | None:
     return None
 
 
-def check_tag_text(key: str, name: str, value: Any) -> None:
-    """One tag as EC2 and IAM take it: the key 1 to 128 and the value up to 256 allowed characters."""
+def check_tag_text(key: str, name: str, value: Any, secret: bool = False) -> None:
+    """One tag as EC2 and IAM take it: the key 1 to 128 and the value up to 256 allowed characters.
+
+    A `secret` value is never quoted: the refusal shows the placeholder.
+    """
     allowed = (f"tag keys of 1 to {MAX_TAG_KEY} and values of up to {MAX_TAG_VALUE} {TAG_CHARACTERS}, "
                "keys not starting with aws:")
     if not isinstance(value, str):
-        raise refuse(key, value, "a string value")
+        raise refuse(key, value, "a string value", secret=secret)
     if not 1 <= len(name) <= MAX_TAG_KEY or name.lower().startswith("aws:"):
-        raise refuse(key, value, allowed)
+        raise refuse(key, value, allowed, secret=secret)
     # A `secure:` value the tools do not decrypt: the engine's run checks the value itself.
     if value != SECRET_PLACEHOLDER and len(value) > MAX_TAG_VALUE:
-        raise refuse(key, value, allowed)
+        raise refuse(key, value, allowed, secret=secret)
     for part, text in (("key", name), ("value", None if value == SECRET_PLACEHOLDER else value)):
         problem = text is not None and _tag_character_problem(text)
         if problem:
-            raise refuse(key, value, f"{allowed}; the {part} has {problem}")
+            raise refuse(key, value, f"{allowed}; the {part} has {problem}", secret=secret)
 
 
 def check_distinct_tag_keys(key: str, names: Sequence[str], program_tags: Sequence[str] = PROGRAM_TAGS) -> None:
@@ -104,20 +108,21 @@ def check_distinct_tag_keys(key: str, names: Sequence[str], program_tags: Sequen
         seen[name.lower()] = name
 
 
-def check_tags(tags: Mapping[str, Any], key: str = "tags") -> None:
+def check_tags(tags: Mapping[str, Any], key: str = "tags", secret_values: bool = False) -> None:
     """At most 50 tags in all, allowed characters, and no two keys the same but for case.
 
-    `key` is where the tags come from, a config key or a component's property path.
+    `key` is where the tags come from, a config key or a component's property path; with
+    `secret_values` no refusal quotes a value (the names are never secret).
     """
     room = MAX_TAGS - len(PROGRAM_TAGS)
     if len(tags) > room:
         raise refuse(key, None, f"at most {room} tags: AWS allows {MAX_TAGS} per resource and the program adds "
                                 f"{', '.join(PROGRAM_TAGS)}", quoted=f"{len(tags)} tags")
     for name, value in tags.items():
-        check_tag_text(f"{key}.{name[:MAX_TAG_KEY]}", name, value)
+        check_tag_text(f"{key}.{name[:MAX_TAG_KEY]}", name, value, secret=secret_values)
         if name in PROGRAM_SET_TAGS:
             raise refuse(f"{key}.{name}", value, 'an object of string tags, e.g. {"Owner": "platform"}; Project '
-                                                 "and Environment are set for you")
+                                                 "and Environment are set for you", secret=secret_values)
     check_distinct_tag_keys(key, list(tags))
 
 
@@ -143,41 +148,46 @@ def check_ingress_rule_count(cidrs_by_key: Mapping[str, Sequence[str]]) -> None:
                           quoted=f"{count} IPv{version} blocks")
 
 
-def check_distinct_emails(emails: Sequence[str]) -> None:
+def check_distinct_emails(emails: Sequence[str], secret: bool = False) -> None:
     """Each address once (case-insensitively): a second subscription would have the same name."""
     seen: set[str] = set()
     # Addresses the tools cannot decrypt are not known to be the same.
-    for email in (email for email in emails if email != SECRET_PLACEHOLDER):
-        if email.lower() in seen:
+    for index, email in enumerate(emails):
+        if email != SECRET_PLACEHOLDER and email.lower() in seen:
+            if secret:
+                raise refuse(f"alertEmails[{index}]", None, "each address once: this one is listed twice",
+                             secret=True)
             raise refuse("alertEmails", list(emails), f"{email} appears twice; list each address once")
         seen.add(email.lower())
 
 
-def check_email(key: str, value: Any) -> None:
+def check_email(key: str, value: Any, secret: bool = False) -> None:
     """An address SNS can subscribe and deliver to: a plain addr-spec, no display name or brackets.
 
-    email-validator checks the syntax only (check_deliverability=False): no DNS is queried.
+    email-validator checks the syntax only (check_deliverability=False): no DNS is queried. A
+    `secret` address is never quoted, nor is email-validator's reason, which may quote part of it.
     """
     allowed = 'an e-mail address such as "ops@example.com"'
     if value == SECRET_PLACEHOLDER:
         return  # a secret the tools do not decrypt; the engine checks the decrypted value
     if not isinstance(value, str):
-        raise refuse(key, value, allowed)
+        raise refuse(key, value, allowed, secret=secret)
     try:
         validate_email(value, check_deliverability=False)
     except EmailNotValidError as error:
-        raise refuse(key, value, f"{allowed}, which SNS can confirm: {error}") from None
+        reason = "a plain address, no display name, brackets or repeated dots" if secret else str(error)
+        raise refuse(key, value, f"{allowed}, which SNS can confirm: {reason}", secret=secret) from None
 
 
-def check_key_pair_name(key: str, value: Any) -> None:
-    """The name of an EC2 key pair: 1 to 255 ASCII characters."""
+def check_key_pair_name(key: str, value: Any, secret: bool = False) -> None:
+    """The name of an EC2 key pair: 1 to 255 ASCII characters; a `secret` name is never quoted."""
     if value == SECRET_PLACEHOLDER:
         return  # a secret the tools do not decrypt; the engine checks the decrypted value
     if (not isinstance(value, str) or not 1 <= len(value) <= MAX_KEY_PAIR_NAME
             or not all(" " <= character <= "~" for character in value)):
         length = f"{len(value)} characters" if isinstance(value, str) else type(value).__name__
         raise refuse(key, value, f"the name of an existing EC2 key pair: 1 to {MAX_KEY_PAIR_NAME} printable ASCII "
-                                 f"characters (this one: {length})")
+                                 f"characters (this one: {length})", secret=secret)
 
 
 def check_alarm_window(key: str, raw: Mapping[str, Any], period_seconds: int, evaluation_periods: int) -> None:

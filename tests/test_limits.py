@@ -252,3 +252,17 @@ def test_settings_refuse_what_aws_would_refuse(changes, key):
         assert key in str(error) and "BEGIN OPENSSH" not in str(error) and len(str(error)) < 800, str(error)
     else:
         raise AssertionError(f"{key}: accepted {changes}")
+
+
+@pytest.mark.parametrize("changes, secret, key", [
+    ({"alertEmails": ["<oncall@corp.example.com>"]}, "alertEmails", "alertEmails[0]"),
+    ({"alertEmails": ["oncall@corp.example.com", "Oncall@corp.example.com"]}, "alertEmails", "alertEmails[1]"),
+    ({"keyPairName": "oncall-clé"}, "keyPairName", "keyPairName"),
+    ({"tags": {"Owner": "oncall\ncorp"}}, "tags", "tags.Owner"),
+])
+def test_refusals_of_a_secret_key_never_quote_its_decrypted_value(changes, secret, key):
+    with pytest.raises(pulumi.RunError) as refused:
+        settings_from_config("lab", with_values(**changes), secret_keys=frozenset({secret}))
+    message = str(refused.value)
+    assert message.startswith(f"config vpc-flow-logs:{key} = [secret] is invalid: ") and "oncall" not in message, \
+        message
