@@ -62,6 +62,8 @@ if settings.cloud_watch_logs:
     ))
     flow_logs["cloudwatch"] = delivery.flow_logs
 
+# The stack's key, where it has one: it encrypts every bucket the stack creates.
+stack_key_arn = delivery.kms_key_arn if delivery else settings.log_kms_key_arn
 buckets = {}
 athena_workgroups = {}
 for destination in s3_destinations:
@@ -71,7 +73,7 @@ for destination in s3_destinations:
         log_fields=settings.log_fields,
         destination=destination,
         region=settings.region,
-        kms_key_arn=delivery.kms_key_arn if delivery else settings.log_kms_key_arn,
+        kms_key_arn=stack_key_arn,
         protect_logs=settings.protect_logs,
         tags=tags,
     ))
@@ -89,6 +91,7 @@ for destination in s3_destinations:
             results_retention_days=ATHENA_RESULTS_RETENTION_DAYS,
             bytes_scanned_cutoff=ATHENA_BYTES_SCANNED_CUTOFF,
             tags=tags,
+            kms_key_arn=stack_key_arn,
         ))
         athena_workgroups[destination.key] = athena.workgroup_name
     flow_logs[destination.key] = s3.flow_logs

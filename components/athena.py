@@ -3,8 +3,9 @@
 The table's columns are the flow log's format with AWS's Parquet types (the field table), and
 its partitions are projected from S3's delivery layout, so new hours are queryable the moment
 they land: no crawler, no `MSCK REPAIR TABLE`. The workgroup enforces its configuration, so
-every query writes encrypted results into a bucket of its own that expires them, and stops at a
-bytes-scanned cutoff. The saved queries are the same Trino texts `make analyze` carries to DuckDB.
+every query writes encrypted results into a bucket of its own, hardened to the same baseline as
+the flow-log bucket (components.bucket_baseline) and expiring them, and stops at a bytes-scanned
+cutoff. The saved queries are the same Trino texts `make analyze` carries to DuckDB.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
+from components.bucket_baseline import harden_bucket
 from flowlogs.queries import TABLE, build_queries
 # The table's declaration, shared with the Trino engine (flowlogs/trino.py).
 from flowlogs.table import glue_columns, location_template, partition_keys, projection  # noqa: F401
@@ -41,6 +43,8 @@ class FlowLogAthenaArgs:
     results_retention_days: int
     bytes_scanned_cutoff: int
     tags: Mapping[str, str]
+    # The stack's key (the flow-log bucket's): results are SSE-KMS with it when set, SSE-S3 otherwise.
+    kms_key_arn: Optional[pulumi.Input[str]] = None
 
 
 def glue_name(name: str) -> str:
@@ -92,23 +96,10 @@ class FlowLogAthena(pulumi.ComponentResource):
         results = aws.s3.Bucket(f"{name}-query-results", tags={**args.tags, "Name": f"{name}-query-results"},
                                 # Results are disposable copies; they must not block deleting the stack.
                                 force_destroy=True, opts=child)
-        aws.s3.BucketPublicAccessBlock(f"{name}-query-results-public-access", bucket=results.id,
-                                       block_public_acls=True, block_public_policy=True, ignore_public_acls=True,
-                                       restrict_public_buckets=True, opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-query-results-encryption", bucket=results.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3
-                .BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="AES256"))],
-            opts=child)
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-query-results-expiry", bucket=results.id,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-query-results", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.results_retention_days))],
-            opts=child)
+        harden_bucket(f"{name}-query-results", results, self, kms_key_arn=args.kms_key_arn,
+                      expiration_days=args.results_retention_days, lifecycle_rule_id="expire-query-results",
+                      former_names={"public-access-block": f"{name}-query-results-public-access",
+                                    "lifecycle": f"{name}-query-results-expiry"})
 
         workgroup = aws.athena.Workgroup(
             f"{name}-workgroup",
@@ -121,7 +112,8 @@ class FlowLogAthena(pulumi.ComponentResource):
                 result_configuration=aws.athena.WorkgroupConfigurationResultConfigurationArgs(
                     output_location=pulumi.Output.concat("s3://", results.bucket, "/"),
                     encryption_configuration=aws.athena
-                    .WorkgroupConfigurationResultConfigurationEncryptionConfigurationArgs(encryption_option="SSE_S3"),
+                    .WorkgroupConfigurationResultConfigurationEncryptionConfigurationArgs(
+                        encryption_option="SSE_KMS" if args.kms_key_arn else "SSE_S3", kms_key_arn=args.kms_key_arn),
                 ),
             ),
             # Saved results go with the workgroup when it is deleted.

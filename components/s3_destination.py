@@ -14,17 +14,13 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from components.arns import s3_bucket_arn
+from components.bucket_baseline import harden_bucket, tls_only_statement
 from components.flow_log import LOG_DELIVERY_SERVICE
 from components.targets import FlowLogOptions, ResolvedTarget, register_flow_log
 from config.settings import Destination
 
 # Where AWS writes flow-log objects under the bucket (and under a given ARN's folder).
 AWS_LOGS_PREFIX = "AWSLogs/"
-# Parts of an upload abandoned by an interrupted delivery still cost money until removed.
-ABORT_INCOMPLETE_UPLOADS_DAYS = 7
-# With versioning on, a removed or expired object stays as a noncurrent version; drop those too.
-NONCURRENT_VERSION_DAYS = 1
 
 
 @dataclass
@@ -73,14 +69,7 @@ def bucket_policy(partition: str, account_id: str, region: str, bucket_arn: str)
                 "Resource": bucket_arn,
                 "Condition": source,
             },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [bucket_arn, f"{bucket_arn}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
+            tls_only_statement(bucket_arn),
         ],
     })
 
@@ -148,7 +137,6 @@ class S3FlowLogDestination(pulumi.ComponentResource):
 
     def _bucket(self, name: str, args: S3FlowLogDestinationArgs) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
         """The bucket and everything that hardens it; the policy is what delivery must wait for."""
-        child = pulumi.ResourceOptions(parent=self)
         partition = aws.get_partition(opts=pulumi.InvokeOptions(parent=self)).partition
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
@@ -158,51 +146,10 @@ class S3FlowLogDestination(pulumi.ComponentResource):
             # Recorded traffic outlives the stack when protected, as the log group does.
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect_logs, retain_on_delete=args.protect_logs),
         )
-        public_access = aws.s3.BucketPublicAccessBlock(
-            f"{name}-public-access-block", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-            ignore_public_acls=True, restrict_public_buckets=True, opts=child)
-        ownership = aws.s3.BucketOwnershipControls(
-            f"{name}-ownership", bucket=bucket.id,
-            # ACLs off: the bucket owner owns every delivered object.
-            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=child)
-        versioning = aws.s3.BucketVersioning(
-            f"{name}-versioning", bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            f"{name}-encryption", bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.
-                BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="aws:kms" if args.kms_key_arn else "AES256",
-                    kms_master_key_id=args.kms_key_arn),
-                # One data key per bucket instead of one KMS call per object.
-                bucket_key_enabled=True if args.kms_key_arn else None,
-            )],
-            opts=child)
-        aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=bucket.id,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-flow-log-records",
-                status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=args.destination.retention_days),
-                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=NONCURRENT_VERSION_DAYS),
-                abort_incomplete_multipart_upload=aws.s3.
-                BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=ABORT_INCOMPLETE_UPLOADS_DAYS),
-            )],
-            # Expiry rules on a versioned bucket need versioning to be in place first.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
-        policy = aws.s3.BucketPolicy(
-            f"{name}-policy", bucket=bucket.id,
-            # From the bucket's name, not its arn output: the provider names the bucket when it checks
-            # its inputs, so the document is known at preview and the policy pack judges it then.
-            policy=bucket.bucket.apply(lambda bucket_name: bucket_policy(
-                partition, self.account_id, args.region, s3_bucket_arn(partition, bucket_name))),
-            # With Block Public Access on first, no moment exists where a policy could be public.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[public_access, ownership]))
+        hardening = harden_bucket(
+            name, bucket, self, kms_key_arn=args.kms_key_arn, expiration_days=args.destination.retention_days,
+            lifecycle_rule_id="expire-flow-log-records",
+            policy=lambda arn: bucket_policy(partition, self.account_id, args.region, arn))
         object_lock = args.destination.object_lock
         if object_lock:
             aws.s3.BucketObjectLockConfiguration(
@@ -210,5 +157,5 @@ class S3FlowLogDestination(pulumi.ComponentResource):
                 rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
                     default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
                         mode=object_lock.mode, days=object_lock.days)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
-        return bucket, policy
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[hardening.versioning]))
+        return bucket, hardening.policy

@@ -18,9 +18,9 @@ from typing import Any, Callable, Mapping
 
 import pulumi
 
-from config.limits import (SECRET_PLACEHOLDER, check_alarm_window, check_distinct_cidrs,
-                           check_distinct_emails, check_ingress_rule_count, check_instance_type, check_ssh_public_key,
-                           check_tags, refuse, shown)
+from config.limits import (SECRET_PLACEHOLDER, check_alarm_window, check_distinct_cidrs, check_distinct_emails,
+                           check_email, check_ingress_rule_count, check_instance_type, check_key_pair_name,
+                           check_ssh_public_key, check_tags, refuse, shown)
 from config.project import resolve_stack_config, stack_file_of, stack_name_of
 from flowlogs.fields import (KNOWN_FIELDS, TRANSIT_GATEWAY_FIELDS, VPC_FIELDS, LogFormatError, fields_outside,
                              parse_log_format)
@@ -33,7 +33,6 @@ AGGREGATION_INTERVALS = (60, 600)
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
                   1827, 2192, 2557, 2922, 3288, 3653)
 MIN_SUBNETS = 2
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass(frozen=True)
@@ -283,14 +282,11 @@ def _log_format(reader: _Reader) -> tuple[str | None, tuple[str, ...]]:
         raise refuse(key, text, f"{error}; use {allowed}") from None
 
 
-def _tags(reader: _Reader) -> Mapping[str, str]:
+def _tags(reader: _Reader, secret: bool) -> Mapping[str, str]:
     key = "tags"
     allowed = 'an object of string tags, e.g. {"Owner": "platform"}; Project and Environment are set for you'
     tags = reader.json(key, dict, allowed, {})
-    check_tags(tags)
-    for name in tags:
-        if name in ("Project", "Environment"):
-            raise refuse(f"{key}.{name}", tags[name], allowed)
+    check_tags(tags, key, secret_values=secret)
     return MappingProxyType(dict(tags))
 
 
@@ -314,15 +310,11 @@ def _alarm(key: str, name: str, raw: Any) -> AlarmSettings:
     return AlarmSettings(threshold=float(threshold), period_seconds=period, evaluation_periods=periods)
 
 
-def _monitoring(reader: _Reader) -> MonitoringSettings:
+def _monitoring(reader: _Reader, secret_emails: bool) -> MonitoringSettings:
     emails = reader.json("alertEmails", list, 'a list of e-mail addresses, e.g. ["ops@example.com"]', [])
-    for email in emails:
-        # A `secure:` address the tools do not decrypt; the engine's run checks the address itself.
-        if email == SECRET_PLACEHOLDER:
-            continue
-        if not isinstance(email, str) or not _EMAIL.match(email):
-            raise refuse("alertEmails", emails, "a list of e-mail addresses, e.g. [\"ops@example.com\"]")
-    check_distinct_emails(emails)
+    for index, email in enumerate(emails):
+        check_email(f"alertEmails[{index}]", email, secret=secret_emails)
+    check_distinct_emails(emails, secret=secret_emails)
     key = "alarms"
     alarms = reader.json(key, dict, "an object with any of " + ", ".join(ALARM_DEFAULTS), {})
     unknown = set(alarms) - set(ALARM_DEFAULTS)
@@ -541,8 +533,11 @@ def _hardening(reader: _Reader) -> dict[str, Any]:
             "encrypt_alarm_topic": reader.boolean("encryptAlarmTopic", default=False)}
 
 
-def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
-    """Validate a raw config map (`namespace:key` -> string, objects as JSON) into `Settings`."""
+def settings_from_config(stack: str, values: Mapping[str, str], secret_keys: frozenset[str] = frozenset()) -> Settings:
+    """Validate a raw config map (`namespace:key` -> string, objects as JSON) into `Settings`.
+
+    `secret_keys` are the keys whose values are decrypted secrets: no refusal quotes them.
+    """
     unknown = sorted(k for k in values if k.startswith(f"{PROJECT}:") and k.split(":", 1)[1] not in CONFIG_KEYS)
     if unknown:
         raise pulumi.RunError(f"config {unknown[0]} is not a known key: use one of " + ", ".join(CONFIG_KEYS))
@@ -562,7 +557,7 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
     lab_target = (FlowLogTarget("vpcId", "the lab's VPC"),) if lab else ()
     _targets_fit(lab_target + targets, log_fields, aggregation_interval, log_format)
     destinations = _destinations(reader)
-    monitoring = _monitoring(reader)
+    monitoring = _monitoring(reader, "alertEmails" in secret_keys)
     internal_cidr = reader.raw("internalCidr")
     if internal_cidr is not None:
         internal_cidr = str(_network("internalCidr", internal_cidr))
@@ -585,6 +580,8 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
         raise refuse("keyPairName", key_pair_name, "unset when sshPublicKey is set (use one or the other)")
     if ssh_public_key:
         check_ssh_public_key(ssh_public_key)
+    if key_pair_name:
+        check_key_pair_name("keyPairName", key_pair_name, secret="keyPairName" in secret_keys)
     instance_type = reader.raw("instanceType") or "t3.micro"
     if lab:
         check_instance_type(instance_type)
@@ -608,7 +605,7 @@ def settings_from_config(stack: str, values: Mapping[str, str]) -> Settings:
         log_kms_key_arn=kms_key_arn,
         create_log_kms_key=create_kms_key,
         protect_logs=reader.boolean("protectLogs", default=False),
-        tags=_tags(reader),
+        tags=_tags(reader, "tags" in secret_keys),
         ssh_public_key=ssh_public_key,
         key_pair_name=key_pair_name,
         monitoring=monitoring,
@@ -626,8 +623,11 @@ def load_settings() -> Settings:
     reaches the resources as a secret output, so the state holds it encrypted.
     """
     values = {**pulumi.runtime.get_config_env(), **pulumi.runtime.config.CONFIG.get()}
-    settings = settings_from_config(pulumi.get_stack(), values)
-    return secrets_kept(settings, lambda key: pulumi.runtime.is_config_secret(f"{PROJECT}:{key}"))
+
+    def is_secret(key: str) -> bool:
+        return pulumi.runtime.is_config_secret(f"{PROJECT}:{key}")
+    settings = settings_from_config(pulumi.get_stack(), values, frozenset(filter(is_secret, CONFIG_KEYS)))
+    return secrets_kept(settings, is_secret)
 
 
 def secrets_kept(settings: Settings, is_secret: Callable[[str], bool]) -> Settings:

@@ -14,6 +14,7 @@ import pytest
 
 from components.athena import (MIN_BYTES_SCANNED_CUTOFF, FlowLogAthena, FlowLogAthenaArgs, glue_columns, glue_name,
                                location_template, projection)
+from components.bucket_baseline import tls_only_policy
 from components.monitoring import (Monitoring, MonitoringArgs, monitoring_plan, subscription_name, topic_key_policy,
                                    valid_dashboard_name)
 from components.s3_destination import S3FlowLogDestination, S3FlowLogDestinationArgs, bucket_policy
@@ -25,6 +26,7 @@ from flowlogs.fields import DEFAULT_FIELDS
 from flowlogs.patterns import MissingFieldError, UnexpressibleCidrError, metric_filters
 from flowlogs.queries import build_queries
 from tests.conftest import lab_config
+from tests.test_component_inputs_delivery import engine  # noqa: F401 (a fixture)
 from tests.test_components import TAGS, VPC_TARGET, flow_log_options
 from tests.test_monitoring import lab_monitoring_settings
 from tools.render import ACCOUNT_ID, AMI_ID, LabMocks, RecordingMonitor, Registration, Rendering, render
@@ -91,25 +93,30 @@ def s3(config: dict[str, str] | None = None, **overrides: Any) -> Rendering:
     return rendered(build, config)
 
 
-def created_bucket_expectations(bucket: str, kms_key_arn: str | None) -> dict[str, tuple[dict[str, Any], list[str]]]:
-    """Each hardening resource of a created bucket: its complete inputs and what it waits for."""
+def created_bucket_expectations(bucket: str, kms_key_arn: str | None, prefix: str = "lab-s3",
+                                 rule_id: str = "expire-flow-log-records", days: int = 30,
+                                 policy: str | None = None) -> dict[str, tuple[dict[str, Any], list[str]]]:
+    """Each baseline resource of a created bucket: its complete inputs and what it waits for.
+
+    The flow-log bucket's by default; `prefix`, `rule_id`, `days` and `policy` give another bucket's.
+    """
     encryption_default = {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": kms_key_arn} if kms_key_arn else {
         "sseAlgorithm": "AES256"}
     encryption_rule = {"applyServerSideEncryptionByDefault": encryption_default,
                        **({"bucketKeyEnabled": True} if kms_key_arn else {})}
     return {
-        "lab-s3-public-access-block": ({"bucket": bucket, "blockPublicAcls": True, "blockPublicPolicy": True,
-                                        "ignorePublicAcls": True, "restrictPublicBuckets": True}, []),
-        "lab-s3-ownership": ({"bucket": bucket, "rule": {"objectOwnership": "BucketOwnerEnforced"}}, []),
-        "lab-s3-versioning": ({"bucket": bucket, "versioningConfiguration": {"status": "Enabled"}}, []),
-        "lab-s3-encryption": ({"bucket": bucket, "rules": [encryption_rule]}, []),
-        "lab-s3-lifecycle": ({"bucket": bucket, "rules": [{
-            "id": "expire-flow-log-records", "status": "Enabled", "filter": {"prefix": ""},
-            "expiration": {"days": 30}, "noncurrentVersionExpiration": {"noncurrentDays": 1},
-            "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}}]}, ["lab-s3-versioning"]),
-        "lab-s3-policy": ({"bucket": bucket, "policy": bucket_policy("aws", ACCOUNT_ID, REGION,
-                                                                      f"arn:aws:s3:::{bucket}")},
-                          ["lab-s3-ownership", "lab-s3-public-access-block"]),
+        f"{prefix}-public-access-block": ({"bucket": bucket, "blockPublicAcls": True, "blockPublicPolicy": True,
+                                           "ignorePublicAcls": True, "restrictPublicBuckets": True}, []),
+        f"{prefix}-ownership": ({"bucket": bucket, "rule": {"objectOwnership": "BucketOwnerEnforced"}}, []),
+        f"{prefix}-versioning": ({"bucket": bucket, "versioningConfiguration": {"status": "Enabled"}}, []),
+        f"{prefix}-encryption": ({"bucket": bucket, "rules": [encryption_rule]}, []),
+        f"{prefix}-lifecycle": ({"bucket": bucket, "rules": [{
+            "id": rule_id, "status": "Enabled", "filter": {"prefix": ""},
+            "expiration": {"days": days}, "noncurrentVersionExpiration": {"noncurrentDays": 1},
+            "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}}]}, [f"{prefix}-versioning"]),
+        f"{prefix}-policy": ({"bucket": bucket, "policy": policy or bucket_policy("aws", ACCOUNT_ID, REGION,
+                                                                               f"arn:aws:s3:::{bucket}")},
+                             [f"{prefix}-ownership", f"{prefix}-public-access-block"]),
     }
 
 
@@ -328,25 +335,33 @@ def test_table_projects_the_account_and_bucket_it_is_given_late():
     assert table.inputs["storageDescriptor"]["location"] == "s3://late/vpc/AWSLogs/", table.urn
 
 
-def test_query_results_bucket_is_private_encrypted_and_expiring():
-    rendering = athena()
+@pytest.mark.parametrize("kms_key_arn", [None, KMS_ARN], ids=["sse-s3", "sse-kms"])
+def test_query_results_bucket_meets_the_flow_log_buckets_baseline(kms_key_arn):
+    rendering = athena(kms_key_arn=kms_key_arn)
     results = named(rendering, "lab-s3-athena-query-results")
     assert dict(results.inputs) == {"tags": {**ATHENA_TAGS, "Name": "lab-s3-athena-query-results"},
                                     "forceDestroy": True}, results.urn
     bucket = rendering.outputs["names"][3]
-    expected = {
-        "lab-s3-athena-query-results-public-access": {"bucket": bucket, "blockPublicAcls": True,
-                                                      "blockPublicPolicy": True, "ignorePublicAcls": True,
-                                                      "restrictPublicBuckets": True},
-        "lab-s3-athena-query-results-encryption": {"bucket": bucket, "rules": [
-            {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]},
-        "lab-s3-athena-query-results-expiry": {"bucket": bucket, "rules": [
-            {"id": "expire-query-results", "status": "Enabled", "filter": {"prefix": ""}, "expiration": {"days": 9}}]},
-    }
-    for name, inputs in expected.items():
+    expected = created_bucket_expectations(bucket, kms_key_arn, prefix="lab-s3-athena-query-results",
+                                           rule_id="expire-query-results", days=9,
+                                           policy=tls_only_policy(f"arn:aws:s3:::{bucket}"))
+    for name, (inputs, waits_for) in expected.items():
         registration = named(rendering, name)
         assert dict(registration.inputs) == inputs, registration.urn
+        assert registration.options["dependsOn"] == [named(rendering, n).urn for n in waits_for], registration.urn
         assert registration.dependencies["bucket"] == [results.urn], registration.urn
+    assert len(rendering.by_type(BUCKET)) == 1, [r.urn for r in rendering.by_type(BUCKET)]
+
+
+def test_query_results_parts_renamed_to_the_baseline_keep_their_former_names_as_aliases(engine):
+    seen = engine(lambda: FlowLogAthena("lab-s3-athena", athena_args()))
+    # Name aliases only: pulumi-aws adds type aliases (BucketV2...) of its own.
+    aliases = {urn.rsplit("::", 1)[1]: [alias.spec.name for alias in request.aliases if alias.spec.name]
+               for urn, request in seen.requests.items()}
+    assert {name: names for name, names in aliases.items() if names} == {
+        "lab-s3-athena-query-results-public-access-block": ["lab-s3-athena-query-results-public-access"],
+        "lab-s3-athena-query-results-lifecycle": ["lab-s3-athena-query-results-expiry"],
+    }, aliases
 
 
 def test_workgroup_inputs_are_complete():
@@ -362,6 +377,12 @@ def test_workgroup_inputs_are_complete():
                                                   "encryptionConfiguration": {"encryptionOption": "SSE_S3"}}},
     }, workgroup.urn
     assert workgroup.dependencies["configuration"] == [named(rendering, "lab-s3-athena-query-results").urn]
+
+
+def test_workgroup_encrypts_results_with_the_stacks_key_when_given_one():
+    workgroup = athena(kms_key_arn=KMS_ARN).one("aws:athena/workgroup:Workgroup")
+    assert workgroup.inputs["configuration"]["resultConfiguration"]["encryptionConfiguration"] == {
+        "encryptionOption": "SSE_KMS", "kmsKeyArn": KMS_ARN}, workgroup.urn
 
 
 def test_saved_queries_inputs_are_complete():

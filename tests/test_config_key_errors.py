@@ -75,8 +75,8 @@ def test_every_config_key_has_an_invalid_case():
 @pytest.mark.parametrize("key, changes, expected", CASES)
 def test_refusal_names_the_key(key, changes, expected):
     message = refusal(changes)
-    # The key itself (or one of its entries, `tags.Owner`), not a longer key that starts with it.
-    assert re.match(rf"config {re.escape(KEY + key)}(\.\S+)?( = | \(value not shown\) | is )", message), \
+    # The key itself (or one of its entries, `tags.Owner`, `alertEmails[1]`), not a longer key that starts with it.
+    assert re.match(rf"config {re.escape(KEY + key)}(\.\S+|\[\d+\])?( = | \(value not shown\) | is )", message), \
         f"{key}: {message}"
     assert expected in message, f"{key}: {message}"
     assert "Traceback" not in message

@@ -14,8 +14,8 @@ import pulumi
 import pytest
 
 from config.limits import (MAX_ALARM_WINDOW_SECONDS, check_alarm_window, check_distinct_cidrs, check_distinct_emails,
-                           check_ingress_rule_count, check_instance_type, check_ssh_public_key, check_tags,
-                           hide_nested_secrets)
+                           check_distinct_tag_keys, check_email, check_ingress_rule_count, check_instance_type,
+                           check_key_pair_name, check_ssh_public_key, check_tag_text, check_tags, hide_nested_secrets)
 from config.settings import settings_from_config
 from tests.conftest import lab_config
 
@@ -54,6 +54,44 @@ def test_tags_aws_would_refuse_are_refused(tags, expected):
     assert expected in message and len(message) < 600, message
 
 
+@pytest.mark.parametrize("tags, key, other", [
+    ({"project": "x"}, "tags.project", "Project"),
+    ({"ENVIRONMENT": "x"}, "tags.ENVIRONMENT", "Environment"),
+    ({"name": "web"}, "tags.name", "Name"),
+    ({"Owner": "a", "owner": "b"}, "tags.owner", "Owner"),
+])
+def test_tag_keys_differing_only_in_case_are_refused_naming_both(tags, key, other):
+    message = refusal(check_tags, tags)
+    assert f"vpc-flow-logs:{key} = " in message and f"differs from {other} in more than case" in message, message
+    assert "IAM treats tag keys case-insensitively" in message, message
+
+
+def test_tag_keys_that_differ_beyond_case_pass():
+    check_tags({"Owner": "a", "Owners": "b", "Name": "web", "ProjectCode": "c"})
+
+
+def test_a_tag_key_collision_names_the_property_path_it_is_given():
+    assert "vpc-flow-logs:args.tags.TEAM = " in refusal(check_distinct_tag_keys, "args.tags", ["Team", "TEAM"], ())
+
+
+@pytest.mark.parametrize("name, value, where", [
+    ("Owner", "line one\nline two", "the value has U+000A (a control character) at position 9"),
+    ("Owner", "a\tb", "the value has U+0009"),
+    ("Owner", "zero\u200bwidth", "U+200B (ZERO WIDTH SPACE)"),
+    ("Own\ner", "x", "the key has U+000A"),
+    ("Owner", "a;b", "U+003B (SEMICOLON) at position 2"),
+])
+def test_tag_characters_ec2_and_iam_refuse_are_refused_naming_the_character(name, value, where):
+    message = refusal(check_tag_text, f"tags.{name}", name, value)
+    assert where in message and "letters, digits, spaces and + - = . _ : / @" in message, message
+
+
+@pytest.mark.parametrize("name, value", [("Équipe", "réseau 東京 ٣"), ("Owner", "a b_c.d:e/f=g+h-i@j"),
+                                         ("Owner", "[secret]"), ("Owner", "no\u00a0break")])
+def test_letters_digits_spaces_of_any_script_and_the_tag_punctuation_pass(name, value):
+    check_tag_text(f"tags.{name}", name, value)
+
+
 # Security group rules
 
 def test_duplicate_cidrs_are_refused():
@@ -77,6 +115,26 @@ def test_sixty_rules_per_ip_version_pass():
 
 
 # Alerting
+
+@pytest.mark.parametrize("address, reason", [
+    ("<ops@example.com>", "angle brackets"),
+    ("Ops <ops@example.com>", "display name"),
+    ("ops@example..com", "two periods in a row"),
+    ("a::b@example.com", "invalid characters before the @-sign"),
+    ("ops", "must have an @-sign"),
+    ("ops@localhost", "should have a period"),
+    ("ops@example.com\n", "invalid characters"),
+])
+def test_addresses_sns_cannot_confirm_are_refused_naming_the_entry(address, reason):
+    message = refusal(check_email, "alertEmails[1]", address)
+    assert message.startswith(f"config vpc-flow-logs:alertEmails[1] = {json.dumps(address)} is invalid: ") and \
+        reason in message, message
+
+
+@pytest.mark.parametrize("address", ["ops@example.com", "network-security+alerts@sub.example.co.jp", "[secret]"])
+def test_plain_addresses_pass(address):
+    check_email("alertEmails[0]", address)
+
 
 def test_duplicate_alert_emails_are_refused_whatever_their_case():
     assert "Ops@example.com appears twice" in refusal(check_distinct_emails, ["ops@example.com", "Ops@example.com"])
@@ -114,11 +172,33 @@ def test_values_that_are_not_openssh_public_keys_are_refused_without_echoing_the
     assert "vpc-flow-logs:sshPublicKey = [not shown]" in message and value not in message
 
 
+# Key pair name
+
+@pytest.mark.parametrize("name", ["ops", "k" * 255, "my key (2024) #1", "[secret]"])
+def test_key_pair_names_ec2_takes_pass(name):
+    check_key_pair_name("keyPairName", name)
+
+
+@pytest.mark.parametrize("name, length", [("k" * 256, "256 characters"), ("clé", "3 characters"),
+                                          ("キー", "2 characters"), ("tab\there", "8 characters")])
+def test_key_pair_names_ec2_refuses_are_refused_with_the_rule(name, length):
+    message = refusal(check_key_pair_name, "keyPairName", name)
+    assert message.startswith("config vpc-flow-logs:keyPairName = ") and \
+        f"1 to 255 printable ASCII characters (this one: {length})" in message and len(message) < 600, message
+
+
 # Instance type
 
-@pytest.mark.parametrize("instance_type", ["t3.micro", "t4g.small", "a1.medium", "c7gn.large"])
+@pytest.mark.parametrize("instance_type", ["t3.micro", "t4g.small", "m6g.medium", "c7gn.large"])
 def test_instance_types_ec2_has_pass(instance_type):
     check_instance_type(instance_type)
+
+
+@pytest.mark.parametrize("instance_type", ["a1.medium", "a1.large", "a1.metal"])
+def test_a1_types_are_refused_naming_the_families_amazon_linux_2023_supports(instance_type):
+    message = refusal(check_instance_type, instance_type)
+    assert f'vpc-flow-logs:instanceType = "{instance_type}"' in message, message
+    assert "does not support A1 instances" in message and "Graviton2 or later arm64 family (t4g" in message, message
 
 
 @pytest.mark.parametrize("instance_type, expected", [("t3.gigantic", "sizes of t3: "), ("zz9.large", "such as")])
@@ -155,6 +235,15 @@ def with_values(**changes) -> dict[str, str]:
     ({"sshAllowedCidrs": [f"10.0.{i}.0/24" for i in range(40)],
       "httpAllowedCidrs": [f"10.1.{i}.0/24" for i in range(21)]}, "vpc-flow-logs:sshAllowedCidrs"),
     ({"httpAllowedCidrs": ["0.0.0.0/0", "0.0.0.0/0"]}, "vpc-flow-logs:httpAllowedCidrs"),
+    ({"tags": {"project": "x"}}, "vpc-flow-logs:tags.project"),
+    ({"tags": {"Team": "a", "team": "b"}}, "vpc-flow-logs:tags.team"),
+    ({"tags": {"Owner": "two\nlines"}}, "vpc-flow-logs:tags.Owner"),
+    ({"keyPairName": "k" * 256}, "vpc-flow-logs:keyPairName"),
+    ({"keyPairName": "clé"}, "vpc-flow-logs:keyPairName"),
+    ({"alertEmails": ["ops@example.com", "<ops@example.com>"]}, "vpc-flow-logs:alertEmails[1]"),
+    ({"alertEmails": ["ops@example..com"]}, "vpc-flow-logs:alertEmails[0]"),
+    ({"alertEmails": ["a::b@example.com"]}, "vpc-flow-logs:alertEmails[0]"),
+    ({"instanceType": "a1.large"}, "vpc-flow-logs:instanceType"),
 ])
 def test_settings_refuse_what_aws_would_refuse(changes, key):
     try:
@@ -163,3 +252,17 @@ def test_settings_refuse_what_aws_would_refuse(changes, key):
         assert key in str(error) and "BEGIN OPENSSH" not in str(error) and len(str(error)) < 800, str(error)
     else:
         raise AssertionError(f"{key}: accepted {changes}")
+
+
+@pytest.mark.parametrize("changes, secret, key", [
+    ({"alertEmails": ["<oncall@corp.example.com>"]}, "alertEmails", "alertEmails[0]"),
+    ({"alertEmails": ["oncall@corp.example.com", "Oncall@corp.example.com"]}, "alertEmails", "alertEmails[1]"),
+    ({"keyPairName": "oncall-clé"}, "keyPairName", "keyPairName"),
+    ({"tags": {"Owner": "oncall\ncorp"}}, "tags", "tags.Owner"),
+])
+def test_refusals_of_a_secret_key_never_quote_its_decrypted_value(changes, secret, key):
+    with pytest.raises(pulumi.RunError) as refused:
+        settings_from_config("lab", with_values(**changes), secret_keys=frozenset({secret}))
+    message = str(refused.value)
+    assert message.startswith(f"config vpc-flow-logs:{key} = [secret] is invalid: ") and "oncall" not in message, \
+        message

@@ -25,7 +25,7 @@ from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
 from tests.conftest import STACKS
 from tests.policy_fixtures import (ACCOUNT, DEFAULT_COLUMNS, EGRESS_RULE, KMS_KEY, METRIC_FILTER, PACK, ROLE, SUBNET,
-                                   TAGS, TOPIC, attached_policy, bucket_policy_document, compliant_stack,
+                                   TAGS, TOPIC, attached_policy, bucket_part, bucket_policy_document, compliant_stack,
                                    default_group, delivery, ingress_rule, inline_entry, instance, legacy_rule,
                                    log_group, managed_instance, permissions, replaced, resource, s3_delivery,
                                    s3_parquet_delivery, security_group, ssm_profile, trust, vpc, workgroup)
@@ -41,9 +41,9 @@ ALL_RULES = {
     "metric-filter-matches-log-format", "athena-workgroup-results-encrypted", "glue-table-matches-log-format",
     "world-ingress-only-to-services", "egress-unrestricted",
     "instance-ssm-managed", "public-exposure-declared", "alarm-topic-encrypted",
-    "flow-log-bucket-public-access-blocked", "flow-log-bucket-encrypted",
-    "flow-log-bucket-tls-only", "flow-log-bucket-delivery-scoped", "flow-log-bucket-expires-records",
-    "flow-log-bucket-versioned", "transit-gateway-flow-log-interval",
+    "bucket-public-access-blocked", "bucket-encrypted", "bucket-encrypted-with-stack-key",
+    "bucket-tls-only", "flow-log-bucket-delivery-scoped", "bucket-expires-objects", "bucket-aborts-incomplete-uploads",
+    "bucket-versioned", "transit-gateway-flow-log-interval",
 }
 LAB_ADVISORY = {"ssh-not-open-to-world", "http-open-to-world", "log-group-encrypted", "log-group-protected",
                 "egress-unrestricted", "alarm-topic-encrypted"}
@@ -936,10 +936,11 @@ def test_metric_filter_message_names_the_difference_and_the_fields_in_order(pack
 # flow-log buckets
 
 BUCKET_RULES = {
-    "flow-log-bucket-public-access-blocked": "publicAccessBlock",
-    "flow-log-bucket-encrypted": "encryption",
-    "flow-log-bucket-expires-records": "lifecycle",
-    "flow-log-bucket-versioned": "versioning",
+    "bucket-public-access-blocked": "publicAccessBlock",
+    "bucket-encrypted": "encryption",
+    "bucket-expires-objects": "lifecycle",
+    "bucket-versioned": "versioning",
+    "bucket-aborts-incomplete-uploads": "lifecycle",
 }
 
 
@@ -948,36 +949,46 @@ def the_bucket(resources: list[dict]) -> dict:
     return bucket
 
 
-@pytest.mark.parametrize("rule", [*BUCKET_RULES, "flow-log-bucket-tls-only", "flow-log-bucket-delivery-scoped"])
+@pytest.mark.parametrize("rule", [*BUCKET_RULES, "bucket-tls-only", "flow-log-bucket-delivery-scoped"])
 def test_hardened_flow_log_bucket_passes(pack, rule):
     assert violations_of(pack, rule, s3_delivery()) == []
 
 
 @pytest.mark.parametrize("rule, part, message", [
-    ("flow-log-bucket-public-access-blocked", "publicAccessBlock",
-     "aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but has no BucketPublicAccessBlock with all four "
+    ("bucket-public-access-blocked", "publicAccessBlock",
+     "aws:s3/bucket:Bucket 'flow-logs-bucket' has no BucketPublicAccessBlock with all four "
      "settings true: add one (blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets)."),
-    ("flow-log-bucket-encrypted", "encryption",
-     "aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but has no default encryption: add a "
+    ("bucket-encrypted", "encryption",
+     "aws:s3/bucket:Bucket 'flow-logs-bucket' has no default encryption: add a "
      "BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms (the stack's log key) or AES256."),
-    ("flow-log-bucket-expires-records", "lifecycle",
-     "aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but has no enabled lifecycle rule that expires "
-     "objects: add a BucketLifecycleConfiguration rule with expiration.days (the destination's retentionDays)."),
-    ("flow-log-bucket-versioned", "versioning",
-     "aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but is not versioned: add a BucketVersioning with "
+    ("bucket-expires-objects", "lifecycle",
+     "aws:s3/bucket:Bucket 'flow-logs-bucket' has no enabled lifecycle rule that expires "
+     "objects: add a BucketLifecycleConfiguration rule with expiration.days (a flow-log bucket's retentionDays; "
+     "query results a week)."),
+    ("bucket-versioned", "versioning",
+     "aws:s3/bucket:Bucket 'flow-logs-bucket' is not versioned: add a BucketVersioning with "
      "versioningConfiguration.status Enabled."),
-], ids=["public-access-blocked", "encrypted", "expires-records", "versioned"])
+    ("bucket-aborts-incomplete-uploads", "lifecycle",
+     "aws:s3/bucket:Bucket 'flow-logs-bucket' keeps the parts of abandoned multipart uploads, which cost storage: "
+     "add an enabled lifecycle rule with abortIncompleteMultipartUpload.daysAfterInitiation "
+     "(components.bucket_baseline does)."),
+], ids=["public-access-blocked", "encrypted", "expires-records", "versioned", "aborts-incomplete-uploads"])
 def test_flow_log_bucket_missing_its_hardening_fails(pack, rule, part, message):
     resources = s3_delivery(without=(part,))
     assert_flags(pack, rule, resources, the_bucket(resources), message=message)
 
 
 @pytest.mark.parametrize("rule, part, inputs", [
-    ("flow-log-bucket-public-access-blocked", "publicAccessBlock",
+    ("bucket-public-access-blocked", "publicAccessBlock",
      {"blockPublicAcls": True, "blockPublicPolicy": False, "ignorePublicAcls": True, "restrictPublicBuckets": True}),
-    ("flow-log-bucket-expires-records", "lifecycle", {"rules": [{"id": "off", "status": "Disabled",
+    ("bucket-expires-objects", "lifecycle", {"rules": [{"id": "off", "status": "Disabled",
                                                                  "expiration": {"days": 30}}]}),
-    ("flow-log-bucket-versioned", "versioning", {"versioningConfiguration": {"status": "Suspended"}}),
+    ("bucket-versioned", "versioning", {"versioningConfiguration": {"status": "Suspended"}}),
+    ("bucket-aborts-incomplete-uploads", "lifecycle", {"rules": [{"id": "expire", "status": "Enabled",
+                                                                  "expiration": {"days": 30}}]}),
+    ("bucket-aborts-incomplete-uploads", "lifecycle", {"rules": [
+        {"id": "off", "status": "Disabled", "expiration": {"days": 30},
+         "abortIncompleteMultipartUpload": {"daysAfterInitiation": 7}}]}),
 ])
 def test_flow_log_bucket_hardening_switched_off_fails(pack, rule, part, inputs):
     resources = s3_delivery(**{part: inputs})
@@ -986,8 +997,8 @@ def test_flow_log_bucket_hardening_switched_off_fails(pack, rule, part, inputs):
 
 def test_flow_log_bucket_without_a_tls_deny_fails(pack):
     resources = s3_delivery(policy={"policy": bucket_policy_document(tls_deny=False)})
-    assert_flags(pack, "flow-log-bucket-tls-only", resources, the_bucket(resources),
-                 message="aws:s3/bucket:Bucket 'flow-logs-bucket' receives flow logs but accepts requests without "
+    assert_flags(pack, "bucket-tls-only", resources, the_bucket(resources),
+                 message="aws:s3/bucket:Bucket 'flow-logs-bucket' accepts requests without "
                          "TLS: add a bucket policy statement denying s3:* when aws:SecureTransport is false.")
 
 
@@ -1006,9 +1017,45 @@ def test_flow_log_bucket_without_a_policy_lacks_a_delivery_statement(pack):
                          "letting delivery.logs.amazonaws.com deliver: add AWS's delivery statements.")
 
 
-def test_bucket_no_flow_log_delivers_into_is_left_alone(pack):
-    resources = [r for r in s3_delivery(without=tuple(BUCKET_RULES)) if r["type"] != "aws:ec2/flowLog:FlowLog"]
-    assert [v for v in pack.analyze(resources) if v.policy.startswith("flow-log-bucket-")] == []
+def beside_a_bucket_encrypted_with(algorithm: str, resources: list[dict]) -> tuple[list[dict], dict]:
+    """`resources` and a second created bucket, `results`, encrypted by default with `algorithm`."""
+    results = resource("aws:s3/bucket:Bucket", "results", {"tags": TAGS})
+    encryption = bucket_part(results, "aws:s3/bucketServerSideEncryptionConfiguration:"
+                             "BucketServerSideEncryptionConfiguration", "results-encryption",
+                             {"rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": algorithm}}]})
+    return [*resources, results, encryption], results
+
+
+def test_a_bucket_on_sse_s3_beside_one_on_the_stacks_kms_key_fails_with_the_reason(pack):
+    resources, results = beside_a_bucket_encrypted_with("AES256", s3_delivery(encryption={"rules": [
+        {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms", "kmsMasterKeyId": "key"}}]}))
+    assert_flags(pack, "bucket-encrypted-with-stack-key", resources, results,
+                 message="aws:s3/bucket:Bucket 'results' is encrypted with SSE-S3 (AES256) although the stack "
+                         "encrypts bucket 'flow-logs-bucket' with its KMS key: give it the same key (kms_key_arn). "
+                         "Without a stack key (no logKmsKeyArn, no createLogKmsKey) every bucket uses SSE-S3 on "
+                         "purpose.")
+
+
+@pytest.mark.parametrize("first, second", [("AES256", "AES256"), ("aws:kms", "aws:kms"), ("aws:kms", "aws:kms:dsse")])
+def test_buckets_all_on_sse_s3_or_all_on_kms_pass_the_stack_key_rule(pack, first, second):
+    resources, _ = beside_a_bucket_encrypted_with(second, s3_delivery(encryption={"rules": [
+        {"applyServerSideEncryptionByDefault": {"sseAlgorithm": first}}]}))
+    assert violations_of(pack, "bucket-encrypted-with-stack-key", resources) == []
+
+
+def without_flow_log(resources: list[dict]) -> list[dict]:
+    return [r for r in resources if r["type"] != "aws:ec2/flowLog:FlowLog"]
+
+
+@pytest.mark.parametrize("rule", BUCKET_RULES)
+def test_a_bucket_no_flow_log_delivers_into_is_judged_by_the_baseline_too(pack, rule):
+    resources = without_flow_log(s3_delivery(without=(BUCKET_RULES[rule],)))
+    assert_flags(pack, rule, resources, the_bucket(resources))
+
+
+def test_a_bucket_no_flow_log_delivers_into_has_no_delivery_to_scope(pack):
+    resources = without_flow_log(s3_delivery(without=("policy",)))
+    assert violations_of(pack, "flow-log-bucket-delivery-scoped", resources) == []
 
 
 # transit-gateway-flow-log-interval

@@ -42,21 +42,21 @@ def with_policy(*statements: dict) -> list[dict]:
     return s3_delivery(policy={"policy": json.dumps({"Version": "2012-10-17", "Statement": list(statements)})})
 
 
-# flow-log-bucket-encrypted: the algorithms S3 applies by default
+# bucket-encrypted: the algorithms S3 applies by default
 
 @pytest.mark.parametrize("algorithm", ["aws:kms", "aws:kms:dsse", "AES256"])
 def test_flow_log_bucket_encrypted_by_each_default_algorithm_passes(pack, algorithm):
     resources = with_algorithm(algorithm)
-    assert messages(pack, "flow-log-bucket-encrypted", resources) == {}, (bucket_urn(resources), algorithm)
+    assert messages(pack, "bucket-encrypted", resources) == {}, (bucket_urn(resources), algorithm)
 
 
 @pytest.mark.parametrize("algorithm", ["AWS:KMS", "aes256", "aws:kms:dsse:x", ""])
 def test_flow_log_bucket_with_an_unknown_algorithm_fails(pack, algorithm):
     resources = with_algorithm(algorithm)
-    assert list(messages(pack, "flow-log-bucket-encrypted", resources)) == [bucket_urn(resources)], algorithm
+    assert list(messages(pack, "bucket-encrypted", resources)) == [bucket_urn(resources)], algorithm
 
 
-# flow-log-bucket-tls-only: only a Deny on aws:SecureTransport false counts
+# bucket-tls-only: only a Deny on aws:SecureTransport false counts
 
 TLS_CONDITION = {"Bool": {"aws:SecureTransport": "false"}}
 
@@ -69,7 +69,7 @@ TLS_CONDITION = {"Bool": {"aws:SecureTransport": "false"}}
 def test_flow_log_bucket_without_a_deny_on_plain_requests_fails(pack, statement):
     delivery = json.loads(bucket_policy_document(tls_deny=False))["Statement"]
     resources = with_policy(*delivery, statement)
-    assert list(messages(pack, "flow-log-bucket-tls-only", resources)) == [bucket_urn(resources)], statement["Sid"]
+    assert list(messages(pack, "bucket-tls-only", resources)) == [bucket_urn(resources)], statement["Sid"]
 
 
 # flow-log-bucket-delivery-scoped: a statement without a Sid is still reported
@@ -120,7 +120,8 @@ def test_public_allow_statement_is_not_taken_for_a_delivery_statement(pack):
     assert messages(pack, "flow-log-bucket-delivery-scoped", resources) == {}, bucket_urn(resources)
 
 
-def test_a_bucket_rule_judges_each_flow_log_buckets_own_parts_and_names_the_bucket():
+def judged_and_reported(flow_logs_only: bool) -> tuple[list[list[str]], list[tuple[str, Optional[str]]], dict]:
+    """What a bucket rule judges and reports on two created buckets, a flow log delivering into one."""
     records, other = resource(BUCKET, "records"), resource(BUCKET, "other")
     lifecycle = resource(LIFECYCLE, "records-lifecycle", dependencies={"bucket": [records["urn"]]})
     flow_log = resource(FLOW_LOG, "flow-log", dependencies={"logDestination": [records["urn"]]})
@@ -132,9 +133,22 @@ def test_a_bucket_rule_judges_each_flow_log_buckets_own_parts_and_names_the_buck
         return "has a problem"
 
     judge_buckets(StackValidationArgs(policy_resources([other, lifecycle, records, flow_log]), {}),
-                  lambda message, urn=None: reported.append((message, urn)), LIFECYCLE, problem)
+                  lambda message, urn=None: reported.append((message, urn)), LIFECYCLE, problem,
+                  flow_logs_only=flow_logs_only)
+    return judged, reported, {"records": records["urn"], "other": other["urn"]}
+
+
+def test_a_bucket_rule_judges_every_created_bucket_on_its_own_parts_and_names_it():
+    judged, reported, urns = judged_and_reported(flow_logs_only=False)
+    assert judged == [[], ["records-lifecycle"]], "each bucket is judged on its own parts"
+    assert reported == [(f"{BUCKET} 'other' has a problem.", urns["other"]),
+                        (f"{BUCKET} 'records' has a problem.", urns["records"])]
+
+
+def test_a_flow_log_bucket_rule_judges_only_the_flow_logs_bucket_and_says_it_receives_flow_logs():
+    judged, reported, urns = judged_and_reported(flow_logs_only=True)
     assert judged == [["records-lifecycle"]], "only the flow log's bucket is judged, on its own parts"
-    assert reported == [(f"{BUCKET} 'records' receives flow logs but has a problem.", records["urn"])]
+    assert reported == [(f"{BUCKET} 'records' receives flow logs but has a problem.", urns["records"])]
 
 
 def test_a_bucket_rule_reports_nothing_when_the_problem_finds_none():

@@ -375,11 +375,19 @@ def test_s3_flow_logs_deliver_without_a_role(rendered):
                 "fileFormat": "parquet", "hiveCompatiblePartitions": True, "perHourPartition": True}, flow_log.urn
 
 
+def without_athena(rendering: Rendering) -> Rendering:
+    """The records' bucket and its parts, not Athena's results bucket beside them."""
+    return Rendering(rendering.stack, [r for r in rendering.registrations
+                                       if "vpcflowlogs:index:FlowLogAthena$" not in r.urn], rendering.outputs)
+
+
+def athena_only(rendering: Rendering) -> Rendering:
+    return Rendering(rendering.stack, [r for r in rendering.registrations
+                                       if "vpcflowlogs:index:FlowLogAthena$" in r.urn], rendering.outputs)
+
+
 def test_created_bucket_is_hardened(rendered):
-    audit = rendered("audit")
-    # The records' bucket, not Athena's results bucket beside it.
-    rendering = Rendering(audit.stack, [r for r in audit.registrations
-                                        if "vpcflowlogs:index:FlowLogAthena$" not in r.urn], audit.outputs)
+    rendering = without_athena(rendered("audit"))
     bucket = rendering.one("aws:s3/bucket:Bucket")
     assert bucket.inputs["objectLockEnabled"] is True, bucket.urn
     block = rendering.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
@@ -401,7 +409,7 @@ def test_created_bucket_is_hardened(rendered):
 
 
 def test_bucket_policy_admits_only_this_accounts_delivery_over_tls(rendered):
-    rendering = rendered("audit")
+    rendering = without_athena(rendered("audit"))
     policy = json.loads(rendering.one("aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])
     write, acl_check, tls = policy["Statement"]
     assert write["Principal"] == {"Service": "delivery.logs.amazonaws.com"}
@@ -411,6 +419,19 @@ def test_bucket_policy_admits_only_this_accounts_delivery_over_tls(rendered):
         assert statement["Condition"]["ArnLike"]["aws:SourceArn"] == \
             "arn:aws:logs:ap-northeast-1:123456789012:*", statement["Sid"]
     assert tls["Effect"] == "Deny" and tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_query_results_are_encrypted_with_the_stacks_log_key(rendered):
+    audit = rendered("audit")
+    rendering = athena_only(audit)
+    encryption = rendering.one(
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    assert encryption.inputs["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms" and \
+        encryption.dependencies["rules"] == [log_key(audit).urn], encryption.urn
+    workgroup = rendering.one("aws:athena/workgroup:Workgroup")
+    assert workgroup.inputs["configuration"]["resultConfiguration"]["encryptionConfiguration"][
+        "encryptionOption"] == "SSE_KMS" and set(workgroup.dependencies["configuration"]) == {
+        log_key(audit).urn, rendering.one("aws:s3/bucket:Bucket").urn}, workgroup.urn
 
 
 def test_reject_reason_encryption_status_and_ecs_fields_render_and_monitoring_follows():

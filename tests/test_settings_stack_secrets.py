@@ -56,12 +56,13 @@ REFUSALS = [
      "config vpc-flow-logs:sshAllowedCidrs, httpAllowedCidrs = 61 IPv4 blocks is invalid: at most 60 IPv4 blocks in "
      "all, one inbound rule each in the hosts' security group"),
     ({"alertEmails": ["ops"]}, "alertEmails",
-     'config vpc-flow-logs:alertEmails = ["ops"] is invalid: a list of e-mail addresses, e.g. ["ops@example.com"]'),
+     'config vpc-flow-logs:alertEmails[0] = "ops" is invalid: an e-mail address such as "ops@example.com", which '
+     "SNS can confirm: An email address must have an @-sign."),
     ({"alertEmails": ["[secret]", "ops"]}, "alertEmails",
-     'config vpc-flow-logs:alertEmails = ["[secret]", "ops"] is invalid: a list of e-mail addresses, '
-     'e.g. ["ops@example.com"]'),
+     'config vpc-flow-logs:alertEmails[1] = "ops" is invalid: an e-mail address such as "ops@example.com", which '
+     "SNS can confirm: An email address must have an @-sign."),
     ({"alertEmails": [7]}, "alertEmails",
-     'config vpc-flow-logs:alertEmails = [7] is invalid: a list of e-mail addresses, e.g. ["ops@example.com"]'),
+     'config vpc-flow-logs:alertEmails[0] = 7 is invalid: an e-mail address such as "ops@example.com"'),
     ({"alertEmails": "ops@example.com"}, "alertEmails",
      'config vpc-flow-logs:alertEmails = "ops@example.com" is invalid: a list of e-mail addresses, '
      'e.g. ["ops@example.com"]'),

@@ -1,5 +1,6 @@
-"""Flow-log buckets: every bucket a flow log delivers into is private, encrypted, TLS-only,
-writable only by this account's delivery, expiring and versioned; transit gateways log every 60 s."""
+"""Buckets: every bucket the stack creates is private, encrypted (with the stack's KMS key when
+any bucket uses one), TLS-only, expiring, rid of abandoned uploads and versioned; a bucket a flow
+log delivers into is writable only by this account's delivery; transit gateways log every 60 s."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 BUCKET_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
 LOG_DELIVERY_SERVICE = "delivery.logs.amazonaws.com"
 PUBLIC_ACCESS_SETTINGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+KMS_ALGORITHMS = ("aws:kms", "aws:kms:dsse")
 
 
 def flow_log_buckets(resources: list[PolicyResource]) -> list[PolicyResource]:
@@ -37,12 +39,14 @@ def attached(resources: list[PolicyResource], bucket: PolicyResource, resource_t
 
 
 def judge_buckets(args: StackValidationArgs, report_violation: ReportViolation, resource_type: str,
-                  problem: Callable[[list[PolicyResource]], str | None]) -> None:
-    """A stack rule: each flow-log bucket's sub-resources of one type, judged by `problem`."""
-    for bucket in flow_log_buckets(args.resources):
+                  problem: Callable[[list[PolicyResource]], str | None], flow_logs_only: bool = False) -> None:
+    """A stack rule: each created bucket's (or flow-log bucket's) sub-resources of one type, judged by `problem`."""
+    buckets = flow_log_buckets(args.resources) if flow_logs_only else of_type(args.resources, BUCKET)
+    for bucket in buckets:
         found = problem(attached(args.resources, bucket, resource_type))
         if found:
-            report_violation(f"{label(BUCKET, bucket.name)} receives flow logs but {found}.", bucket.urn)
+            role = " receives flow logs but" if flow_logs_only else ""
+            report_violation(f"{label(BUCKET, bucket.name)}{role} {found}.", bucket.urn)
 
 
 def _public_access(blocks: list[PolicyResource]) -> str | None:
@@ -52,10 +56,13 @@ def _public_access(blocks: list[PolicyResource]) -> str | None:
     return None
 
 
+def _algorithms(configurations: list[PolicyResource]) -> list:
+    return [((rule or {}).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
+            for configuration in configurations for rule in configuration.props.get("rules") or []]
+
+
 def _encryption(configurations: list[PolicyResource]) -> str | None:
-    algorithms = [((rule or {}).get("applyServerSideEncryptionByDefault") or {}).get("sseAlgorithm")
-                  for configuration in configurations for rule in configuration.props.get("rules") or []]
-    if not any(algorithm in ("aws:kms", "aws:kms:dsse", "AES256") for algorithm in algorithms):
+    if not any(algorithm in (*KMS_ALGORITHMS, "AES256") for algorithm in _algorithms(configurations)):
         return ("has no default encryption: add a BucketServerSideEncryptionConfiguration with sseAlgorithm "
                 "aws:kms (the stack's log key) or AES256")
     return None
@@ -65,8 +72,30 @@ def _expiry(configurations: list[PolicyResource]) -> str | None:
     rules = [rule for configuration in configurations for rule in configuration.props.get("rules") or []]
     if not any(rule.get("status") == "Enabled" and (rule.get("expiration") or {}).get("days") for rule in rules):
         return ("has no enabled lifecycle rule that expires objects: add a BucketLifecycleConfiguration rule with "
-                "expiration.days (the destination's retentionDays)")
+                "expiration.days (a flow-log bucket's retentionDays; query results a week)")
     return None
+
+
+def _aborts_uploads(configurations: list[PolicyResource]) -> str | None:
+    rules = [rule for configuration in configurations for rule in configuration.props.get("rules") or []]
+    if not any(rule.get("status") == "Enabled"
+               and (rule.get("abortIncompleteMultipartUpload") or {}).get("daysAfterInitiation") for rule in rules):
+        return ("keeps the parts of abandoned multipart uploads, which cost storage: add an enabled lifecycle rule "
+                "with abortIncompleteMultipartUpload.daysAfterInitiation (components.bucket_baseline does)")
+    return None
+
+
+def encrypted_with_stack_key(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+    """Where one created bucket is encrypted with a KMS key, the stack has a key: SSE-S3 elsewhere falls short."""
+    buckets = of_type(args.resources, BUCKET)
+    algorithms = {bucket.urn: _algorithms(attached(args.resources, bucket, ENCRYPTION)) for bucket in buckets}
+    with_key = [bucket for bucket in buckets if set(algorithms[bucket.urn]) & set(KMS_ALGORITHMS)]
+    for bucket in buckets:
+        if with_key and "AES256" in algorithms[bucket.urn] and bucket not in with_key:
+            report_violation(f"{label(BUCKET, bucket.name)} is encrypted with SSE-S3 (AES256) although the stack "
+                             f"encrypts bucket '{with_key[0].name}' with its KMS key: give it the same key "
+                             "(kms_key_arn). Without a stack key (no logKmsKeyArn, no createLogKmsKey) every bucket "
+                             "uses SSE-S3 on purpose.", bucket.urn)
 
 
 def _versioning(configurations: list[PolicyResource]) -> str | None:
@@ -121,44 +150,59 @@ def transit_gateway_flow_log_interval(args: ResourceValidationArgs, report_viola
 
 POLICIES = [
     StackValidationPolicy(
-        name="flow-log-bucket-public-access-blocked",
-        description="Every bucket a flow log delivers into has Block Public Access on, all four settings.",
+        name="bucket-public-access-blocked",
+        description="Every bucket the stack creates has Block Public Access on, all four settings.",
         validate=partial(judge_buckets, resource_type=PUBLIC_ACCESS_BLOCK, problem=_public_access),
         severity=Severity.HIGH,
         remediation_steps="Add an aws.s3.BucketPublicAccessBlock with every setting true.",
     ),
     StackValidationPolicy(
-        name="flow-log-bucket-encrypted",
-        description="Every flow-log bucket encrypts objects by default (SSE-KMS or SSE-S3).",
+        name="bucket-encrypted",
+        description="Every bucket the stack creates encrypts objects by default (SSE-KMS or SSE-S3).",
         validate=partial(judge_buckets, resource_type=ENCRYPTION, problem=_encryption),
         severity=Severity.HIGH,
         remediation_steps="Add an aws.s3.BucketServerSideEncryptionConfiguration.",
     ),
     StackValidationPolicy(
-        name="flow-log-bucket-tls-only",
-        description="Every flow-log bucket's policy denies requests without TLS.",
+        name="bucket-encrypted-with-stack-key",
+        description="When the stack encrypts one created bucket with its KMS key, it encrypts every created bucket "
+                    "with a KMS key.",
+        validate=encrypted_with_stack_key,
+        severity=Severity.MEDIUM,
+        remediation_steps="Pass the stack's key (kms_key_arn) to every bucket the stack creates.",
+    ),
+    StackValidationPolicy(
+        name="bucket-tls-only",
+        description="Every bucket the stack creates has a policy denying requests without TLS.",
         validate=partial(judge_buckets, resource_type=BUCKET_POLICY, problem=_tls_only),
         severity=Severity.HIGH,
         remediation_steps="Deny s3:* when aws:SecureTransport is false.",
     ),
     StackValidationPolicy(
         name="flow-log-bucket-delivery-scoped",
-        description="Every flow-log bucket lets delivery.logs.amazonaws.com write only under aws:SourceAccount and "
-                    "aws:SourceArn conditions.",
-        validate=partial(judge_buckets, resource_type=BUCKET_POLICY, problem=_delivery_scoped),
+        description="Every bucket a flow log delivers into lets delivery.logs.amazonaws.com write only under "
+                    "aws:SourceAccount and aws:SourceArn conditions; other buckets have no delivery to scope.",
+        validate=partial(judge_buckets, resource_type=BUCKET_POLICY, problem=_delivery_scoped, flow_logs_only=True),
         severity=Severity.HIGH,
         remediation_steps="Add both conditions to each delivery statement.",
     ),
     StackValidationPolicy(
-        name="flow-log-bucket-expires-records",
-        description="Every flow-log bucket has an enabled lifecycle expiry.",
+        name="bucket-expires-objects",
+        description="Every bucket the stack creates has an enabled lifecycle expiry.",
         validate=partial(judge_buckets, resource_type=LIFECYCLE, problem=_expiry),
         severity=Severity.HIGH,
         remediation_steps="Add a lifecycle rule with expiration.days.",
     ),
     StackValidationPolicy(
-        name="flow-log-bucket-versioned",
-        description="Every flow-log bucket is versioned.",
+        name="bucket-aborts-incomplete-uploads",
+        description="Every bucket the stack creates aborts incomplete multipart uploads.",
+        validate=partial(judge_buckets, resource_type=LIFECYCLE, problem=_aborts_uploads),
+        severity=Severity.MEDIUM,
+        remediation_steps="Add abortIncompleteMultipartUpload.daysAfterInitiation to an enabled lifecycle rule.",
+    ),
+    StackValidationPolicy(
+        name="bucket-versioned",
+        description="Every bucket the stack creates is versioned.",
         validate=partial(judge_buckets, resource_type=VERSIONING, problem=_versioning),
         severity=Severity.HIGH,
         remediation_steps="Add an aws.s3.BucketVersioning with status Enabled.",
