@@ -21,7 +21,8 @@ import pulumi
 from config.limits import (SECRET_PLACEHOLDER, check_alarm_window, check_distinct_cidrs, check_distinct_emails,
                            check_email, check_ingress_rule_count, check_instance_type, check_key_pair_name,
                            check_ssh_public_key, check_tags, refuse, shown)
-from config.project import resolve_stack_config, stack_file_of, stack_name_of
+# stack_file_of and stack_name_of are the tools' way to a stack file, through the settings.
+from config.project import resolve_stack_config, stack_file_of, stack_name_of  # noqa: F401
 from flowlogs.fields import (KNOWN_FIELDS, TRANSIT_GATEWAY_FIELDS, VPC_FIELDS, LogFormatError, fields_outside,
                              parse_log_format)
 

@@ -91,7 +91,7 @@ def test_a_required_project_key_left_unset_is_missing(tmp_path):
                                          ("integer", "9" * 5000)])
 def test_a_value_that_does_not_fit_the_declared_type_is_refused(tmp_path, type_, text):
     message = refusal(tmp_path, f"  key: {{type: {type_}}}\n", f"config:\n  demo:key: {text}\n")
-    assert f"config demo:key = " in message and f"must be of type '{type_}'" in message, message
+    assert "config demo:key = " in message and f"must be of type '{type_}'" in message, message
 
 
 @pytest.mark.parametrize("type_, text", [("integer", "+60"), ("integer", "007"), ("boolean", "false"),
