@@ -841,7 +841,8 @@ COMPONENTS: dict[str, Callable[[pulumi.ResourceOptions], pulumi.ComponentResourc
 }
 LOOKUPS = {
     "S3FlowLogDestination": {"aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getPartition:getPartition"},
-    "FlowLogAthena": set(),
+    # The results bucket's baseline builds its policy's ARN in the stack's partition.
+    "FlowLogAthena": {"aws:index/getPartition:getPartition"},
     "Monitoring": {"aws:index/getCallerIdentity:getCallerIdentity", "aws:index/getPartition:getPartition"},
     "WebServers": {"aws:index/getPartition:getPartition", "aws:ssm/getParameter:getParameter"},
 }
