@@ -235,7 +235,10 @@ def resolve_stack_config(stack_file: Path, project: Optional[Project] = None) ->
             raise _refuse(stack_file, f"config {qualified} must be encrypted as it's secret: "
                                       f"pulumi config set --secret {qualified} <value>")
         shown = raw[qualified] if isinstance(raw[qualified], str) else values[qualified]
-        if qualified not in secret_keys and not _fits(declared.type, declared.items, raw[qualified]):
+        # A whole `secure:` value is a string once decrypted; a list or object holding one keeps its shape.
+        whole_secret = isinstance(raw[qualified], dict) and set(raw[qualified]) == {"secure"}
+        checked = hide_nested_secrets(raw[qualified])[0]
+        if not whole_secret and not _fits(declared.type, declared.items, checked):
             raise _refuse(stack_file, f"config {qualified} = {json.dumps(shown)[:200]} must be of type "
                                       f"'{_type_name(declared.type, declared.items)}', as Pulumi.yaml declares it")
     return StackConfig(stack, MappingProxyType(values), tuple(sorted(secret_keys)))

@@ -150,3 +150,13 @@ def test_every_repository_stack_resolves_with_every_project_key():
     for path in sorted(stack_file_of("x").parent.glob("Pulumi.*.yaml")):
         missing = declared - set(resolve_stack_config(path).values)
         assert not missing, f"{path}: {sorted(missing)}"
+
+
+def test_an_object_holding_a_secret_on_a_boolean_key_is_refused_as_the_cli_refuses_it(tmp_path):
+    message = refusal(tmp_path, "  flag: {type: boolean}\n", "config:\n  demo:flag: {Owner: {secure: v1:AAAA}}\n")
+    assert "must be of type 'boolean'" in message and "v1:AAAA" not in message, message
+
+
+def test_a_whole_secure_value_is_not_type_checked_offline(tmp_path):
+    config = resolved(tmp_path, "  name: {type: string}\n", "config:\n  demo:name: {secure: v1:AAAA}\n")
+    assert (config.values["demo:name"], config.secret_keys) == ("[secret]", ("demo:name",))
