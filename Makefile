@@ -13,7 +13,9 @@ TIMEOUT ?=
 POLL ?=
 # `make analyze SOURCE=<file, folder, s3://bucket/prefix or cwl://group> [QUERY=] [VPC_CIDR=] [STACK=] [FORMAT=json]
 # [ARGS='--since 2h --action REJECT ...']`: ARGS takes any other option of `vpc-flow-logs analyze`.
+# `make report SOURCE=... OUT=report.html [VPC_CIDR=] [STACK=] [ARGS=...]`: the same analysis as one HTML page.
 SOURCE ?=
+OUT ?=
 QUERY ?=
 ARGS ?=
 VPC_CIDR ?=
@@ -38,7 +40,7 @@ IN_CLI_MODULE := cd $(CLI_MODULE) &&
 REQUIRE_GO = command -v go >/dev/null || { echo "make pulumi-cli needs Go 1.26 (https://go.dev/dl/); make test and make check do not" >&2; exit 1; }
 PINNED_PULUMI := $(shell sed -n 's/^pulumi==//p' requirements.txt)
 
-.PHONY: check test e2e trino trino-test browser-test verify benchmark analyze install-check benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
+.PHONY: check test e2e trino trino-test browser-test verify benchmark analyze report install-check benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -83,6 +85,12 @@ benchmark: $(STAMP)
 analyze: $(STAMP)
 	@test -n "$(SOURCE)" || { echo "make analyze needs SOURCE=<file, folder, s3://bucket/prefix or cwl://group>" >&2; exit 2; }
 	$(PYTHON) -m flowlogs.cli analyze "$(SOURCE)" --format $(FORMAT) $(if $(QUERY),--query $(QUERY),) \
+		$(if $(VPC_CIDR),--vpc-cidr $(VPC_CIDR),) $(if $(STACK),--stack $(STACK),) \
+		$(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL),) $(ARGS)
+
+report: $(STAMP)
+	@test -n "$(SOURCE)" -a -n "$(OUT)" || { echo "make report needs SOURCE=<file, folder, s3://bucket/prefix or cwl://group> and OUT=<file.html>" >&2; exit 2; }
+	$(PYTHON) -m flowlogs.cli report "$(SOURCE)" --out "$(OUT)" \
 		$(if $(VPC_CIDR),--vpc-cidr $(VPC_CIDR),) $(if $(STACK),--stack $(STACK),) \
 		$(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL),) $(ARGS)
 

@@ -183,18 +183,9 @@ def positive(text: str) -> int:
     return int(text)
 
 
-def add_parser(subcommands: Any) -> argparse.ArgumentParser:
-    """The `analyze` subcommand of `vpc-flow-logs`."""
-    parser = subcommands.add_parser("analyze", help="ask flow-log records the named questions, or your own SQL",
-                                    description=__doc__.split("\n\n")[0],
-                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_analysis_options(parser: argparse.ArgumentParser) -> None:
+    """The source and the options that shape every question: shared by `analyze` and `report`."""
     parser.add_argument("source", help="file, folder, s3://bucket/prefix or cwl://log-group")
-    asked = parser.add_mutually_exclusive_group()
-    asked.add_argument("--query", action="append", choices=QUERY_NAMES, metavar="NAME",
-                       help=f"run only this question (repeatable); the questions: {', '.join(QUERY_NAMES)}")
-    asked.add_argument("--sql", metavar="TEXT|@FILE",
-                       help="one query in Trino's dialect over the table flow_logs (columns: the fields, - as _), "
-                            "instead of the named questions; @FILE reads it from a file")
     narrow = parser.add_argument_group("filters (narrow every question, --sql included)")
     narrow.add_argument("--since", metavar="TIME", help="records whose window ends at or after TIME: ISO-8601 "
                         "(UTC unless an offset is given), epoch seconds, or a time ago such as 30m, 2h, 7d")
@@ -215,29 +206,50 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
                              "the files have no header line (default: AWS's default format)")
     format_from.add_argument("--stack", help="take the log format and vpcCidr from config/Pulumi.<stack>.yaml "
                              "(only in a checkout of the repository, with its venv)")
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="aligned tables with readable times, protocols and sizes, or one JSON document with "
-                             "the raw numbers (default text)")
     parser.add_argument("--endpoint-url", help="S3 / CloudWatch Logs endpoint (a local emulator, for example)")
     parser.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION"),
                         help="AWS region of s3:// and cwl:// sources (default: AWS_REGION or AWS_DEFAULT_REGION)")
+
+
+def add_parser(subcommands: Any) -> argparse.ArgumentParser:
+    """The `analyze` subcommand of `vpc-flow-logs`."""
+    parser = subcommands.add_parser("analyze", help="ask flow-log records the named questions, or your own SQL",
+                                    description=__doc__.split("\n\n")[0],
+                                    formatter_class=argparse.RawDescriptionHelpFormatter)
+    asked = parser.add_mutually_exclusive_group()
+    asked.add_argument("--query", action="append", choices=QUERY_NAMES, metavar="NAME",
+                       help=f"run only this question (repeatable); the questions: {', '.join(QUERY_NAMES)}")
+    asked.add_argument("--sql", metavar="TEXT|@FILE",
+                       help="one query in Trino's dialect over the table flow_logs (columns: the fields, - as _), "
+                            "instead of the named questions; @FILE reads it from a file")
+    add_analysis_options(parser)
+    parser.add_argument("--format", choices=("text", "json"), default="text",
+                        help="aligned tables with readable times, protocols and sizes, or one JSON document with "
+                             "the raw numbers (default text)")
     parser.set_defaults(run=run_analyze)
     return parser
 
 
+def analysis_of(args: argparse.Namespace, names: Sequence[str] = QUERY_NAMES, sql: Optional[str] = None) -> Analysis:
+    """The analysis `add_analysis_options`' arguments ask for; the errors of `ANALYSIS_ERRORS`."""
+    fields, vpc_cidr = parse_log_format(args.log_format), args.vpc_cidr
+    if args.stack:
+        settings = stack_settings(args.stack)
+        fields, vpc_cidr = settings.log_fields, vpc_cidr or settings.vpc_cidr
+    filters = parse_filters(since=args.since, until=args.until, interfaces=args.interface,
+                            addresses=args.address, action=args.action)
+    return analyze(args.source, fields=fields, vpc_cidr=vpc_cidr, names=names, endpoint_url=args.endpoint_url,
+                   region=args.region, filters=filters, sql=sql, limit=args.limit, interval=args.interval)
+
+
+# What a bad source, option or query raises: each exits 2 with its message.
+ANALYSIS_ERRORS = (SourceError, QueryError, FilterError, LogFormatError, UsageError)
+
+
 def run_analyze(args: argparse.Namespace) -> int:
     try:
-        fields, vpc_cidr = parse_log_format(args.log_format), args.vpc_cidr
-        if args.stack:
-            settings = stack_settings(args.stack)
-            fields, vpc_cidr = settings.log_fields, vpc_cidr or settings.vpc_cidr
-        filters = parse_filters(since=args.since, until=args.until, interfaces=args.interface,
-                                addresses=args.address, action=args.action)
-        analysis = analyze(args.source, fields=fields, vpc_cidr=vpc_cidr, names=args.query or QUERY_NAMES,
-                           endpoint_url=args.endpoint_url, region=args.region, filters=filters,
-                           sql=sql_text(args.sql) if args.sql is not None else None, limit=args.limit,
-                           interval=args.interval)
-    except (SourceError, QueryError, FilterError, LogFormatError, UsageError) as error:
+        analysis = analysis_of(args, args.query or QUERY_NAMES, sql_text(args.sql) if args.sql is not None else None)
+    except ANALYSIS_ERRORS as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(json.dumps(analysis.document(), indent=2) if args.format == "json" else analysis.text())
