@@ -2,7 +2,7 @@
 
     vpc-flow-logs analyze SOURCE [--query NAME ... | --sql TEXT|@FILE] [--since T] [--until T]
         [--interface ENI] [--address IP|CIDR] [--action ACCEPT|REJECT] [--limit N] [--interval SECONDS]
-        [--vpc-cidr CIDR] [--log-format FORMAT | --stack NAME] [--format text|json]
+        [--vpc-cidr CIDR] [--log-format FORMAT | --stack NAME] [--format text|json|ocsf]
         [--endpoint-url URL] [--region REGION]
 
 SOURCE is a file or folder of plain-text records (gzipped or not, with or without S3's header
@@ -10,7 +10,8 @@ line), a folder of Parquet files as S3 delivers them, `s3://bucket/prefix`, or
 `cwl://<log group>`. The questions are the Trino texts Athena runs (`flowlogs/queries.py`),
 carried to DuckDB by sqlglot; `--sql` is one more Trino text over the table `flow_logs`, and the
 filters narrow every one of them (`flowlogs/filters.py`). A source that is not readable
-records, a bad `--sql` or a bad filter value exits 2 with the reason.
+records, a bad `--sql` or a bad filter value exits 2 with the reason. `--format ocsf` prints the
+records the filters keep as OCSF events (`flowlogs/ocsf.py`), one JSON line each, instead of answers.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import decimal
+import itertools
 import json
 import os
 import sys
@@ -30,11 +32,13 @@ import boto3
 import duckdb
 
 from flowlogs.fields import DEFAULT_FIELDS, LogFormatError, format_string, parse_log_format
-from flowlogs.filters import FilterError, Filters, missing_fields, narrowed, parse_filters
-from flowlogs.flow_source import SourceError, connect, load, local_files, run
+from flowlogs.filters import FilterError, Filters, missing_fields, narrowed, parse_filters, record_kept
+from flowlogs.flow_source import SourceError, connect, iter_records, load, local_files, run
+from flowlogs.ocsf import OcsfError, ocsf_lines
 from flowlogs.queries import (DEFAULT_INTERVAL_SECONDS, QUERY_NAMES, SQL, TABLE, TOP_N, LeftOut, Query, QueryError,
                               build_queries, needed_fields, to_duckdb, user_query)
 from flowlogs.readable import readable
+from flowlogs.records import RecordFormatError
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
@@ -223,21 +227,33 @@ def add_parser(subcommands: Any) -> argparse.ArgumentParser:
                        help="one query in Trino's dialect over the table flow_logs (columns: the fields, - as _), "
                             "instead of the named questions; @FILE reads it from a file")
     add_analysis_options(parser)
-    parser.add_argument("--format", choices=("text", "json"), default="text",
-                        help="aligned tables with readable times, protocols and sizes, or one JSON document with "
-                             "the raw numbers (default text)")
+    parser.add_argument("--format", choices=("text", "json", "ocsf"), default="text",
+                        help="aligned tables with readable times, protocols and sizes, one JSON document with "
+                             "the raw numbers, or each record (after the filters) as an OCSF Network Activity "
+                             "event, one JSON line each; ocsf asks no question, so it takes no --query or --sql "
+                             "(default text)")
     parser.set_defaults(run=run_analyze)
     return parser
 
 
-def analysis_of(args: argparse.Namespace, names: Sequence[str] = QUERY_NAMES, sql: Optional[str] = None) -> Analysis:
-    """The analysis `add_analysis_options`' arguments ask for; the errors of `ANALYSIS_ERRORS`."""
+def settings_of(args: argparse.Namespace) -> tuple[tuple[str, ...], Optional[str]]:
+    """The records' fields and the VPC's block: from --log-format and --vpc-cidr, or the stack file."""
     fields, vpc_cidr = parse_log_format(args.log_format), args.vpc_cidr
     if args.stack:
         settings = stack_settings(args.stack)
         fields, vpc_cidr = settings.log_fields, vpc_cidr or settings.vpc_cidr
-    filters = parse_filters(since=args.since, until=args.until, interfaces=args.interface,
-                            addresses=args.address, action=args.action)
+    return tuple(fields), vpc_cidr
+
+
+def filters_of(args: argparse.Namespace) -> Filters:
+    return parse_filters(since=args.since, until=args.until, interfaces=args.interface,
+                         addresses=args.address, action=args.action)
+
+
+def analysis_of(args: argparse.Namespace, names: Sequence[str] = QUERY_NAMES, sql: Optional[str] = None) -> Analysis:
+    """The analysis `add_analysis_options`' arguments ask for; the errors of `ANALYSIS_ERRORS`."""
+    fields, vpc_cidr = settings_of(args)
+    filters = filters_of(args)
     return analyze(args.source, fields=fields, vpc_cidr=vpc_cidr, names=names, endpoint_url=args.endpoint_url,
                    region=args.region, filters=filters, sql=sql, limit=args.limit, interval=args.interval)
 
@@ -246,7 +262,39 @@ def analysis_of(args: argparse.Namespace, names: Sequence[str] = QUERY_NAMES, sq
 ANALYSIS_ERRORS = (SourceError, QueryError, FilterError, LogFormatError, UsageError)
 
 
+def ocsf_records(args: argparse.Namespace) -> None:
+    """Print each record the filters keep as one OCSF JSON line (`--format ocsf`)."""
+    if args.query or args.sql is not None:
+        raise UsageError(f"--format ocsf writes the records themselves, one event each, and asks no question: "
+                         f"drop {'--query' if args.query else '--sql'}, or choose --format text or json")
+    fields = settings_of(args)[0]
+    filters = filters_of(args)
+
+    def client(service: str) -> Any:
+        return boto3.client(service, endpoint_url=args.endpoint_url, region_name=args.region)
+
+    with tempfile.TemporaryDirectory(prefix="flow-logs-ocsf-") as workdir:
+        records = iter_records(local_files(args.source, Path(workdir), client), fields)
+        first = next(records, None)
+        if first is None:
+            return
+        missing_fields(filters, tuple(first.values))
+        for line in ocsf_lines(record for record in itertools.chain((first,), records)
+                               if record_kept(filters, record)):
+            print(line)
+
+
 def run_analyze(args: argparse.Namespace) -> int:
+    if args.format == "ocsf":
+        try:
+            ocsf_records(args)
+        except ANALYSIS_ERRORS + (RecordFormatError, OcsfError) as error:
+            print(f"error: {args.source}: {error}" if isinstance(error, (RecordFormatError, OcsfError))
+                  else f"error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        except BrokenPipeError:  # `| head`: the reader has all it wants
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     try:
         analysis = analysis_of(args, args.query or QUERY_NAMES, sql_text(args.sql) if args.sql is not None else None)
     except ANALYSIS_ERRORS as error:
