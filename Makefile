@@ -114,7 +114,13 @@ install-check:
 		sys.exit(0 if got == want else f"--sql counted {got}, the file holds {want}")'
 	cd $(INSTALL_CHECK) && ! venv/bin/vpc-flow-logs analyze aws-examples.log --sql "SELEC 1" 2>err.txt \
 		&& grep -q "does not parse" err.txt && ! grep -q Traceback err.txt
-	@echo "install-check: vpc-flow-logs installed from pyproject.toml without Pulumi and answered on AWS's examples"
+	cd $(INSTALL_CHECK) && venv/bin/vpc-flow-logs report aws-examples.log --vpc-cidr 172.31.0.0/16 --out report.html
+	cd $(INSTALL_CHECK) && venv/bin/python -c 'import sys; from plotly.offline import get_plotlyjs; \
+		page = open("report.html", encoding="utf-8").read(); own = page.replace(get_plotlyjs(), "", 1); \
+		sys.exit(0 if "<section id=\"summary\">" in page and "://" not in own else "report.html is not the report, or names an address outside the inlined plotly.js")'
+	cd $(INSTALL_CHECK) && venv/bin/vpc-flow-logs analyze aws-examples.log --format ocsf > events.jsonl \
+		&& test "$$(wc -l < events.jsonl)" = "$$(grep -c . aws-examples.log)"
+	@echo "install-check: vpc-flow-logs installed from pyproject.toml without Pulumi: analyze, report and ocsf on AWS's examples"
 
 # 10 million synthetic records (written once to .benchmark-data/), plain gz and Parquet.
 benchmark-analyze: $(STAMP)
