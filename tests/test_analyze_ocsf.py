@@ -74,3 +74,8 @@ def test_a_filter_on_a_field_the_format_lacks_exits_2(tmp_path, capsys):
     records.write_text("version srcaddr dstaddr action\n2 10.0.0.1 10.0.0.2 ACCEPT\n")
     code, out, err = _printed(capsys, ["analyze", str(records), "--format", "ocsf", "--interface", "eni-1"])
     assert code == 2 and not out and "interface-id" in err, err
+
+
+def test_ocsf_on_an_engine_is_refused_with_exit_2(source, capsys):
+    code, out, err = _printed(capsys, ["analyze", str(source), "--format", "ocsf", "--engine", "trino"])
+    assert code == 2 and not out and "--engine" in err and "Traceback" not in err, err
