@@ -77,3 +77,12 @@ def test_a_bad_sql_on_trino_exits_2_with_trinos_message(folders, trino_engine, c
                      "--sql", "SELECT no_such_column FROM flow_logs"])
     err = capsys.readouterr().err
     assert code == 2 and "no_such_column" in err and "Trino" in err and "Traceback" not in err, err
+
+
+def test_engine_trino_starts_a_node_of_its_own_for_the_run(folders, capsys):
+    options = ["analyze", str(folders["plain-per-day"]), "--vpc-cidr", VPC_CIDR, "--action", "ACCEPT",
+               "--format", "json"]
+    assert cli.main(options) == 0
+    duckdb = json.loads(capsys.readouterr().out)
+    assert cli.main(options + ["--engine", "trino"]) == 0
+    assert json.loads(capsys.readouterr().out) == duckdb
