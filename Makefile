@@ -13,7 +13,9 @@ TIMEOUT ?=
 POLL ?=
 # `make analyze SOURCE=<file, folder, s3://bucket/prefix or cwl://group> [QUERY=] [VPC_CIDR=] [STACK=] [FORMAT=json]
 # [ARGS='--since 2h --action REJECT ...']`: ARGS takes any other option of `vpc-flow-logs analyze`.
+# `make report SOURCE=... OUT=report.html [VPC_CIDR=] [STACK=] [ARGS=...]`: the same analysis as one HTML page.
 SOURCE ?=
+OUT ?=
 QUERY ?=
 ARGS ?=
 VPC_CIDR ?=
@@ -38,7 +40,7 @@ IN_CLI_MODULE := cd $(CLI_MODULE) &&
 REQUIRE_GO = command -v go >/dev/null || { echo "make pulumi-cli needs Go 1.26 (https://go.dev/dl/); make test and make check do not" >&2; exit 1; }
 PINNED_PULUMI := $(shell sed -n 's/^pulumi==//p' requirements.txt)
 
-.PHONY: check test e2e trino trino-test browser-test verify benchmark analyze install-check benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
+.PHONY: check test e2e trino trino-test browser-test verify benchmark analyze report install-check benchmark-analyze up-local down-local clean pulumi-cli rehearsal-provider mutation
 
 $(STAMP): $(REQUIREMENTS)
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -86,6 +88,12 @@ analyze: $(STAMP)
 		$(if $(VPC_CIDR),--vpc-cidr $(VPC_CIDR),) $(if $(STACK),--stack $(STACK),) \
 		$(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL),) $(ARGS)
 
+report: $(STAMP)
+	@test -n "$(SOURCE)" -a -n "$(OUT)" || { echo "make report needs SOURCE=<file, folder, s3://bucket/prefix or cwl://group> and OUT=<file.html>" >&2; exit 2; }
+	$(PYTHON) -m flowlogs.cli report "$(SOURCE)" --out "$(OUT)" \
+		$(if $(VPC_CIDR),--vpc-cidr $(VPC_CIDR),) $(if $(STACK),--stack $(STACK),) \
+		$(if $(ENDPOINT_URL),--endpoint-url $(ENDPOINT_URL),) $(ARGS)
+
 # `pip install .` into a throwaway venv with requirements-install.txt's exact pins, then the installed
 # `vpc-flow-logs` (no Pulumi there) on AWS's example records, run outside the checkout.
 INSTALL_CHECK := .install-check
@@ -106,7 +114,13 @@ install-check:
 		sys.exit(0 if got == want else f"--sql counted {got}, the file holds {want}")'
 	cd $(INSTALL_CHECK) && ! venv/bin/vpc-flow-logs analyze aws-examples.log --sql "SELEC 1" 2>err.txt \
 		&& grep -q "does not parse" err.txt && ! grep -q Traceback err.txt
-	@echo "install-check: vpc-flow-logs installed from pyproject.toml without Pulumi and answered on AWS's examples"
+	cd $(INSTALL_CHECK) && venv/bin/vpc-flow-logs report aws-examples.log --vpc-cidr 172.31.0.0/16 --out report.html
+	cd $(INSTALL_CHECK) && venv/bin/python -c 'import sys; from plotly.offline import get_plotlyjs; \
+		page = open("report.html", encoding="utf-8").read(); own = page.replace(get_plotlyjs(), "", 1); \
+		sys.exit(0 if "<section id=\"summary\">" in page and "://" not in own else "report.html is not the report, or names an address outside the inlined plotly.js")'
+	cd $(INSTALL_CHECK) && venv/bin/vpc-flow-logs analyze aws-examples.log --format ocsf > events.jsonl \
+		&& test "$$(wc -l < events.jsonl)" = "$$(grep -c . aws-examples.log)"
+	@echo "install-check: vpc-flow-logs installed from pyproject.toml without Pulumi: analyze, report and ocsf on AWS's examples"
 
 # 10 million synthetic records (written once to .benchmark-data/), plain gz and Parquet.
 benchmark-analyze: $(STAMP)

@@ -27,7 +27,7 @@ from flowlogs.fields import format_string
 from flowlogs.table import TIME_DIGITS
 from flowlogs.queries import TABLE, inside_ipv4_block
 from flowlogs.readable import iso_utc
-from flowlogs.records import ACTIONS
+from flowlogs.records import ACTIONS, FlowRecord
 
 # A relative time: a number and a unit, counted back from now.
 RELATIVE = re.compile(r"^(\d+)([smhdw])$")
@@ -153,6 +153,24 @@ def record_predicate(filters: Filters) -> Optional[str]:
     if filters.action:
         parts.append(f"action = '{filters.action}'")
     return " AND ".join(parts) if parts else None
+
+
+def _has_address(text: Optional[str], networks: Sequence[Network]) -> bool:
+    try:
+        address = ipaddress.ip_address(text) if text else None
+    except ValueError:
+        return False
+    return address is not None and any(address in network for network in networks)
+
+
+def record_kept(filters: Filters, record: FlowRecord) -> bool:
+    """Whether `record_predicate` keeps this one parsed record: the filters where no table is queried."""
+    return ((filters.since is None or (record.end is not None and record.end >= filters.since))
+            and (filters.until is None or (record.start is not None and record.start < filters.until))
+            and (not filters.interfaces or record.interface_id in filters.interfaces)
+            and (not filters.addresses or _has_address(record.srcaddr, filters.addresses)
+                 or _has_address(record.dstaddr, filters.addresses))
+            and (filters.action is None or record.action == filters.action))
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """One self-contained HTML report of an analysis document: summary, traffic over time, talkers, ports, SSH.
 
+    vpc-flow-logs report SOURCE --out report.html [the options of `vpc-flow-logs analyze`]
     python -m flowlogs.report DOCUMENT.json --out report.html      (DOCUMENT `-` reads standard input)
 
 The document is exactly what `--format json` of the analysis prints: `{"source", "format",
@@ -25,15 +26,13 @@ import plotly.graph_objects as go
 import plotly.io
 from plotly.offline import get_plotlyjs
 
-from flowlogs.queries import QUERY_SPECS, REJECTED_BY_PORT, SSH_FROM_OUTSIDE, SUMMARY, TOP_TALKERS
+from flowlogs.queries import QUERY_SPECS, REJECTED_BY_PORT, SSH_FROM_OUTSIDE, SUMMARY, TOP_TALKERS, TRAFFIC_OVER_TIME
 from flowlogs.records import protocol_name
 
 EXIT_OK, EXIT_BAD_DOCUMENT = 0, 2
-TRAFFIC_OVER_TIME = "traffic-over-time"
-TRAFFIC_COLUMNS = ("interval_start", "accepted_flows", "rejected_flows", "accepted_bytes", "rejected_bytes")
 DOCUMENT_KEYS: Mapping[str, type] = {"source": str, "format": str, "records": int, "queries": dict, "left_out": dict}
-COLUMNS: Mapping[str, tuple[str, ...]] = {**{spec.name: spec.columns for spec in QUERY_SPECS},
-                                          TRAFFIC_OVER_TIME: TRAFFIC_COLUMNS}
+# Each question's columns, as flowlogs/queries.py declares them.
+COLUMNS: Mapping[str, tuple[str, ...]] = {spec.name: spec.columns for spec in QUERY_SPECS}
 # Columns that hold epoch seconds, shown as UTC times.
 TIME_COLUMNS = frozenset({"first_start", "last_end", "interval_start"})
 ACCEPTED_COLOUR, REJECTED_COLOUR = "#2b8a3e", "#c92a2a"

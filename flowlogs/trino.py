@@ -270,7 +270,8 @@ class TrinoEngine:
             values = cursor.fetchall()
         except trino.exceptions.TrinoUserError as error:
             raise TrinoError(f"Trino at {self.url} refused the statement: {error.message}") from None
-        except (trino.exceptions.TrinoQueryError, trino.exceptions.HttpError, OSError) as error:
+        except (trino.exceptions.TrinoQueryError, trino.exceptions.TrinoConnectionError, trino.exceptions.HttpError,
+                OSError) as error:
             raise TrinoError(f"Trino at {self.url}: {error}") from None
         except (KeyboardInterrupt, SystemExit):
             with suppress(Exception):

@@ -19,8 +19,10 @@ from plotly.offline import get_plotlyjs
 
 from flowlogs import report
 from flowlogs.queries import SSH_FROM_OUTSIDE, SUMMARY, TOP_TALKERS
-from flowlogs.report import COLUMNS, TRAFFIC_OVER_TIME, ReportError, report_html
-from tests.report_document import analysis_document
+from flowlogs.queries import TRAFFIC_OVER_TIME
+from flowlogs.report import COLUMNS, SECTIONS, ReportError, report_html
+from flowlogs import cli
+from tests.report_document import analysis_document, synthetic_text
 
 ROOT = Path(__file__).resolve().parents[1]
 RESOURCE_ATTRIBUTES = ("src", "href", "action", "srcset", "poster", "data", "formaction", "background")
@@ -76,7 +78,8 @@ def page(document) -> Page:
 
 
 def test_the_document_has_every_section_the_report_draws(document):
-    assert all(document["queries"][name] for name in COLUMNS), {n: len(r) for n, r in document["queries"].items()}
+    drawn = [section.name for section in SECTIONS]
+    assert all(document["queries"][name] for name in drawn), {n: len(r) for n, r in document["queries"].items()}
 
 
 def test_summary_cards_show_the_documents_summary(document, page):
@@ -212,3 +215,41 @@ def test_report_and_ocsf_import_without_pulumi():
             "print('imported')")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stdout.strip() == "imported", result.stderr
+
+
+def _numbers(page: Page) -> dict[tuple[str, str], list[str]]:
+    """Every value the page carries, by query and column, in page order."""
+    numbers: dict[tuple[str, str], list[str]] = {}
+    for cell in page.cells:
+        numbers.setdefault((cell["query"], cell["column"]), []).append(cell["value"])
+    return numbers
+
+
+def test_vpc_flow_logs_report_draws_the_numbers_analyze_prints(tmp_path, capsys):
+    source = synthetic_text(tmp_path / "records", records=1500, seed=11)
+    options = [str(source), "--vpc-cidr", "10.0.0.0/16", "--action", "ACCEPT", "--interval", "600", "--limit", "5"]
+    assert cli.main(["analyze", *options, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    out = tmp_path / "report.html"
+    assert cli.main(["report", *options, "--out", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    text = out.read_text(encoding="utf-8")
+    assert text == report_html(document)
+    page = Page(text)
+    numbers = _numbers(page)
+    assert numbers[("document", "records")] == [str(document["records"])]
+    for query in ("top-talkers", "ssh-from-outside", "summary"):
+        for column in COLUMNS[query]:
+            want = ["" if row[column] is None else str(row[column]) for row in document["queries"][query]]
+            assert numbers[(query, column)] == want, (query, column)
+    rows = document["queries"][TRAFFIC_OVER_TIME]
+    assert rows and all(row["rejected_flows"] == 0 for row in rows)  # --action ACCEPT reached the page's query
+    assert page.figures["traffic-flows"]["data"][0]["y"] == [row["accepted_flows"] for row in rows]
+    assert len(document["queries"]["top-talkers"]) == 5
+
+
+def test_vpc_flow_logs_report_exits_2_on_a_bad_source_without_writing(tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert cli.main(["report", str(tmp_path / "absent"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "absent" in err and "Traceback" not in err and not out.exists()

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from flowlogs.queries import REJECTED_BY_PORT, SSH_FROM_OUTSIDE, SUMMARY, TOP_TALKERS
-from flowlogs.report import COLUMNS, TRAFFIC_OVER_TIME, write_report
+from flowlogs.queries import REJECTED_BY_PORT, SSH_FROM_OUTSIDE, SUMMARY, TOP_TALKERS, TRAFFIC_OVER_TIME
+from flowlogs.report import COLUMNS
 from tests.browser.chromium import CHROMIUM, Chromium
-from tests.report_document import analysis_document
+from tests.report_document import synthetic_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = Path(os.environ.get("REPORT_SCREENSHOT_DIR", ROOT / ".browser-test"))
@@ -43,10 +45,15 @@ READ_PAGE = """(() => {
 def rendered(tmp_path_factory) -> dict[str, Any]:
     assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: `make browser-test` installs Debian's chromium"
     work = tmp_path_factory.mktemp("browser")
-    document = analysis_document(work / "records")
-    # The screenshot shows what the records are rather than a temporary path; no number depends on it.
-    document["source"] = "synthetic records (python -m tools.synth, 4,000 records, seed 7)"
-    page = write_report(document, work / "report.html")
+    # The page the installed command writes; run from the records' parent, the header names a short source.
+    source = synthetic_text(work / "records").rename(work / "synthetic-records")
+    options = [source.name, "--vpc-cidr", "10.0.0.0/16"]
+    command, env = [sys.executable, "-m", "flowlogs.cli"], {**os.environ, "PYTHONPATH": str(ROOT)}
+    document = json.loads(subprocess.run(command + ["analyze", *options, "--format", "json"], cwd=work, env=env,
+                                         check=True, capture_output=True, text=True).stdout)
+    subprocess.run(command + ["report", *options, "--out", "report.html"], cwd=work, env=env, check=True,
+                   capture_output=True)
+    page = work / "report.html"
     browser = Chromium()
     try:
         browser.open(page, f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {len(CHARTS)}")
