@@ -36,7 +36,7 @@ from flowlogs.fields import DEFAULT_FIELDS, LogFormatError, format_string, parse
 from flowlogs.filters import FilterError, Filters, missing_fields, narrowed, parse_filters, record_kept
 from flowlogs.flow_source import SourceError, connect, files_of, iter_records, load, local_files, run
 from flowlogs.ocsf import OcsfError, ocsf_lines
-from flowlogs.queries import (DEFAULT_INTERVAL_SECONDS, QUERY_NAMES, SQL, TABLE, TOP_N, LeftOut, Query, QueryError,
+from flowlogs.queries import (DEFAULT_INTERVAL_SECONDS, QUERY_NAMES, TABLE, TOP_N, LeftOut, Query, QueryError,
                               build_queries, needed_fields, to_duckdb, user_query)
 from flowlogs.readable import readable
 from flowlogs.records import RecordFormatError

@@ -24,7 +24,7 @@ import sqlglot
 from sqlglot import ErrorLevel
 
 from flowlogs.fields import format_string
-from flowlogs.patterns import SSH_PORT, TCP, pattern_name
+from flowlogs.patterns import SSH_PORT, TCP
 from flowlogs.quoting import cut
 
 TABLE = "flow_logs"
