@@ -91,6 +91,12 @@ def _qualified(project: str, key: str) -> str:
     return key if ":" in key else f"{project}:{key}"
 
 
+def _canonical(project: str, key: str) -> Optional[str]:
+    """The `ns:name` a stack or project key names (the project's when it has no namespace), or None."""
+    parsed = _parse_key(_qualified(project, key))
+    return ":".join(parsed) if parsed else None
+
+
 def _declaration(path: Path, project: str, key: str, raw: Any) -> ConfigDeclaration:
     if _is_primitive(raw) or isinstance(raw, list):
         # RewriteShorthandConfigValues: a bare value is a project key's default, another's value.
@@ -196,19 +202,17 @@ def resolve_stack_config(stack_file: Path, project: Optional[Project] = None) ->
     stack = stack_name_of(stack_file)
     raw: dict[str, Any] = {}
     for key, value in read_stack_config(stack_file).items():
-        qualified = _qualified(project.name, key)
-        parsed = _parse_key(qualified)
-        if parsed is None:
-            raise _refuse(stack_file, f"could not parse {qualified} as a configuration key (configuration keys "
-                                      "should be of the form `<namespace>:<name>`)")
-        canonical = ":".join(parsed)
+        canonical = _canonical(project.name, key)
+        if canonical is None:
+            raise _refuse(stack_file, f"could not parse {_qualified(project.name, key)} as a configuration key "
+                                      "(configuration keys should be of the form `<namespace>:<name>`)")
         if canonical in raw:
             raise _refuse(stack_file, f"config {canonical} is set twice (as {key} too)")
         raw[canonical] = value
     missing = []
     for key in sorted(project.config):
         declared = project.config[key]
-        qualified = ":".join(_parse_key(_qualified(project.name, key)) or (key,))
+        qualified = _canonical(project.name, key) or key
         if qualified not in raw:
             given = declared.default if declared.default is not None else declared.value
             if given is not None:
@@ -228,7 +232,7 @@ def resolve_stack_config(stack_file: Path, project: Optional[Project] = None) ->
             secret_keys.append(key)
     for key in sorted(project.config):
         declared = project.config[key]
-        qualified = ":".join(_parse_key(_qualified(project.name, key)) or (key,))
+        qualified = _canonical(project.name, key) or key
         if declared.type is None or qualified not in raw:
             continue
         if declared.secret and qualified not in secret_keys:
