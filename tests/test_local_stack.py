@@ -17,7 +17,7 @@ from config.settings import config_from_stack_file, settings_from_stack_file
 from tests.conftest import REPO_ROOT, stack_file
 from tests.moto_server import free_port
 from tools.emulator import LOOPBACK, NOT_IN_MOTO, MotoMocks, moto_client
-from tools.moto_local import LOCAL_STACK_FILE, first_call, stack_emulator, with_port
+from tools.moto_local import LOCAL_STACK_FILE, _live_pid, first_call, stack_emulator, with_port
 from tools.render import render, render_stack_file
 
 SCRIPT = REPO_ROOT / "tools" / "local_stack.sh"
@@ -164,3 +164,17 @@ def test_moto_local_refuses_an_emulator_off_this_machine(tmp_path):
     path.write_text(document)
     with pytest.raises(ValueError, match="is not on 127.0.0.1"):
         stack_emulator(path)
+
+
+def test_a_running_moto_server_is_found_by_its_pid_whatever_columns_says(tmp_path, monkeypatch):
+    """ps cuts a command line to COLUMNS when told one; a long path must not hide `moto.server`."""
+    monkeypatch.setenv("COLUMNS", "80")
+    long_argument = "x" * 120
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)", long_argument, "moto.server"])
+    try:
+        pid_file = tmp_path / "moto-server.pid"
+        pid_file.write_text(str(process.pid))
+        assert _live_pid(pid_file) == process.pid, f"pid {process.pid} not recognised as a moto server"
+    finally:
+        process.kill()
+        process.wait()

@@ -74,7 +74,9 @@ def _live_pid(pid_file: Path) -> Optional[int]:
     if not pid_file.exists():
         return None
     pid = int(pid_file.read_text())
-    state = subprocess.run(["ps", "-p", str(pid), "-o", "stat=,command="], capture_output=True, text=True).stdout
+    # -ww: the whole command line, whatever COLUMNS says (ps cuts it to COLUMNS otherwise).
+    state = subprocess.run(["ps", "-ww", "-p", str(pid), "-o", "stat=,command="], capture_output=True,
+                           text=True).stdout
     if state.strip() and not state.lstrip().startswith("Z") and "moto.server" in state:
         return pid
     pid_file.unlink()
