@@ -47,7 +47,9 @@ def datasets(tmp_path_factory, trino_engine) -> dict[tuple[str, str], tuple[Path
 def test_trino_and_duckdb_return_the_same_rows_for_every_query(datasets, layout, form):
     folder, engine = datasets[(layout, form)]
     queries, left_out = build_queries(FORMATS[form], VPC_CIDR)
-    assert [q.name for q in queries] == list(QUERY_NAMES) and not left_out, left_out
+    # Every question the format answers runs; the others are left out only for a field it lacks.
+    assert {q.name for q in queries} | {item.name for item in left_out} == set(QUERY_NAMES), (queries, left_out)
+    assert len(queries) >= 7 and all("needs the field" in item.reason for item in left_out), left_out
     duckdb_rows = analyze(str(folder), fields=FORMATS[form], vpc_cidr=VPC_CIDR).results
     for query in queries:
         trino_rows = engine.rows(query.trino)
